@@ -1,0 +1,66 @@
+# Microneedling FAQ assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+SPACY_MODEL := build/spacy/microneedling_en
+
+# Quieter Rasa/TensorFlow start-up, no telemetry (the machine may be offline).
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export VENV
+
+.PHONY: help chat test train actions validate lint types spacy lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+chat: train ## Train if needed, then chat in the terminal (rasa shell) with the action server running
+	@scripts/with_action_server.sh $(RASA) shell --quiet
+
+test: $(VENV)/.dev-installed train ## Run every check: lint, types, data validation, pytest, test stories
+	$(MAKE) --no-print-directory lint types validate
+	$(PY) -m pytest
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out build/results
+
+train: $(VENV)/.installed $(SPACY_MODEL) ## Check the knowledge file, then train (Rasa skips it when nothing changed)
+	$(PY) -m actions.knowledge
+	$(RASA) train
+
+actions: $(VENV)/.installed ## Run the action server in the foreground (port 5055)
+	$(RASA) run actions
+
+validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa data validate)
+	$(PY) -m actions.knowledge
+	$(RASA) data validate --fail-on-warnings
+
+lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
+	$(VENV)/bin/ruff check actions tests scripts
+	$(VENV)/bin/ruff format --check actions tests scripts
+
+types: $(VENV)/.dev-installed ## Type-check actions/ (mypy)
+	$(VENV)/bin/mypy actions
+
+spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
+
+lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+
+clean: ## Remove the venv, trained models and build output
+	rm -rf $(VENV) models build .pytest_cache .mypy_cache .ruff_cache
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || { python=$$(scripts/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(SPACY_MODEL): scripts/build_spacy_pipeline.py $(VENV)/.installed
+	$(PY) scripts/build_spacy_pipeline.py $@
