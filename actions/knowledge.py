@@ -1,0 +1,203 @@
+"""Loads and validates the curated knowledge file, the single home of what the bot says.
+
+The file is read once; any problem stops the caller with a `KnowledgeError` that
+names the file, the entry and the field, so a broken file never reaches a user.
+Run `python -m actions.knowledge [PATH]` to check a file by hand.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "knowledge.yml"
+FAQ_INTENT_PREFIX = "faq_"
+FALLBACK_REPLY = "nlu_fallback"
+RELATED_RANGE = (2, 3)
+
+
+class KnowledgeError(ValueError):
+    """The knowledge file is missing or malformed; the message says where."""
+
+    def __init__(self, path: Path, entry: str, field: str, problem: str) -> None:
+        super().__init__(f"{path}: entry '{entry}', field '{field}': {problem}")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    question: str
+    answer: str
+    sources: Tuple[Source, ...]
+    related: Tuple[str, ...]
+
+    @property
+    def intent(self) -> str:
+        return FAQ_INTENT_PREFIX + self.id
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    suggest: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    topics: Dict[str, Topic]
+    replies: Dict[str, Reply]
+    disclaimer: str
+
+    def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
+        if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
+            return None
+        return self.topics.get(intent[len(FAQ_INTENT_PREFIX) :])
+
+    def reply_for_intent(self, intent: Optional[str]) -> Reply:
+        """The canned reply for a non-FAQ intent; unknown intents get the fallback."""
+        return self.replies.get(intent or "", self.replies[FALLBACK_REPLY])
+
+
+class _Reader:
+    """Checks one parsed file; every complaint carries the file path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, entry: str, field: str, problem: str) -> KnowledgeError:
+        return KnowledgeError(self.path, entry, field, problem)
+
+    def mapping(self, value: Any, entry: str, field: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(entry, field, "expected a mapping")
+        return value
+
+    def fields(
+        self, item: Any, entry: str, required: Tuple[str, ...], optional: Tuple[str, ...] = ()
+    ) -> Mapping[str, Any]:
+        data = self.mapping(item, entry, "*")
+        for name in required:
+            if name not in data:
+                raise self.fail(entry, name, "missing")
+        unknown = set(data) - set(required) - set(optional)
+        if unknown:
+            raise self.fail(entry, sorted(unknown)[0], "unknown field (typo?)")
+        return data
+
+    def text(self, data: Mapping[str, Any], entry: str, field: str) -> str:
+        value = data[field]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(entry, field, "expected non-empty text")
+        return " ".join(value.split())
+
+    def ids(self, data: Mapping[str, Any], entry: str, field: str) -> List[str]:
+        value = data.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(entry, field, "expected a list of ids")
+        return value
+
+    def entries(self, document: Mapping[str, Any], section: str) -> List[Any]:
+        value = document[section]
+        if not isinstance(value, list) or not value:
+            raise self.fail(section, "*", "expected a non-empty list")
+        return value
+
+    def entry_id(self, item: Any, section: str, index: int, seen: Mapping[str, Any]) -> str:
+        data = self.mapping(item, f"{section}[{index}]", "*")
+        entry_id = data.get("id")
+        if not isinstance(entry_id, str) or not entry_id.strip():
+            raise self.fail(f"{section}[{index}]", "id", "missing or empty")
+        if entry_id in seen:
+            raise self.fail(entry_id, "id", f"duplicate id in '{section}'")
+        return entry_id
+
+
+def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
+    """Validates an already-parsed YAML document and builds the knowledge base."""
+    reader = _Reader(path)
+    document = reader.fields(raw, "file", ("sources", "topics", "replies", "disclaimer"))
+
+    sources: Dict[str, Source] = {}
+    for index, item in enumerate(reader.entries(document, "sources")):
+        source_id = reader.entry_id(item, "sources", index, sources)
+        data = reader.fields(item, source_id, ("id", "title", "file"))
+        sources[source_id] = Source(
+            source_id, reader.text(data, source_id, "title"), reader.text(data, source_id, "file")
+        )
+
+    topics: Dict[str, Topic] = {}
+    for index, item in enumerate(reader.entries(document, "topics")):
+        topic_id = reader.entry_id(item, "topics", index, topics)
+        data = reader.fields(item, topic_id, ("id", "question", "answer", "sources", "related"))
+        source_ids = reader.ids(data, topic_id, "sources")
+        if not source_ids:
+            raise reader.fail(topic_id, "sources", "name at least one source")
+        for source_id in source_ids:
+            if source_id not in sources:
+                raise reader.fail(topic_id, "sources", f"unknown source id '{source_id}'")
+        topics[topic_id] = Topic(
+            id=topic_id,
+            question=reader.text(data, topic_id, "question"),
+            answer=reader.text(data, topic_id, "answer"),
+            sources=tuple(sources[s] for s in source_ids),
+            related=tuple(reader.ids(data, topic_id, "related")),
+        )
+
+    low, high = RELATED_RANGE
+    for topic in topics.values():
+        if not low <= len(set(topic.related)) == len(topic.related) <= high:
+            raise reader.fail(topic.id, "related", f"expected {low} to {high} different topic ids")
+        for related_id in topic.related:
+            if related_id not in topics or related_id == topic.id:
+                raise reader.fail(topic.id, "related", f"unknown topic id '{related_id}'")
+
+    replies: Dict[str, Reply] = {}
+    for intent, item in reader.mapping(document["replies"], "replies", "*").items():
+        data = reader.fields(item, f"replies.{intent}", ("text",), ("suggest",))
+        suggest = reader.ids(data, f"replies.{intent}", "suggest")
+        for topic_id in suggest:
+            if topic_id not in topics:
+                raise reader.fail(f"replies.{intent}", "suggest", f"unknown topic id '{topic_id}'")
+        replies[intent] = Reply(reader.text(data, f"replies.{intent}", "text"), tuple(suggest))
+    if FALLBACK_REPLY not in replies:
+        raise reader.fail("replies", FALLBACK_REPLY, "missing")
+
+    return KnowledgeBase(topics, replies, reader.text(document, "file", "disclaimer"))
+
+
+def load_knowledge(path: Path = DEFAULT_PATH) -> KnowledgeBase:
+    """Reads and validates a knowledge file, raising `KnowledgeError` on any problem."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KnowledgeError(path, "file", "*", f"cannot be read ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise KnowledgeError(path, "file", "*", f"not valid YAML: {error}") from error
+    return parse_knowledge(raw, path)
+
+
+@lru_cache(maxsize=None)
+def default_knowledge() -> KnowledgeBase:
+    """The project's knowledge file, loaded once per process."""
+    return load_knowledge()
+
+
+if __name__ == "__main__":
+    checked = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH
+    try:
+        knowledge = load_knowledge(checked)
+    except KnowledgeError as error:
+        sys.exit(f"Knowledge file is broken: {error}")
+    print(f"{checked}: {len(knowledge.topics)} topics, {len(knowledge.replies)} replies, valid")
