@@ -1,0 +1,121 @@
+"""Shared fixtures: a small knowledge file for unit tests, and the trained
+assistant with a real action server for conversation and quality tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Iterator
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL_KNOWLEDGE: Dict[str, Any] = {
+    "sources": [
+        {"id": "alpha", "title": "Alpha Article", "file": "alpha.txt"},
+        {"id": "beta", "title": "Beta Article", "file": "beta.txt"},
+    ],
+    "topics": [
+        {
+            "id": "pain",
+            "question": "Does it hurt?",
+            "answer": "A little, says Alpha.",
+            "sources": ["alpha"],
+            "related": ["sessions", "safety"],
+        },
+        {
+            "id": "sessions",
+            "question": "How many sessions?",
+            "answer": "Alpha and Beta give different numbers.",
+            "sources": ["alpha", "beta"],
+            "related": ["pain", "safety"],
+        },
+        {
+            "id": "safety",
+            "question": "Is it safe?",
+            "answer": "Mostly, says Beta.",
+            "sources": ["beta"],
+            "related": ["pain", "sessions"],
+        },
+    ],
+    "replies": {
+        "greet": {"text": "Hello there.", "suggest": ["pain", "sessions"]},
+        "nlu_fallback": {"text": "Not sure what you meant.", "suggest": ["safety"]},
+        "report_symptoms": {"text": "Call a doctor."},
+    },
+    "disclaimer": "Information only.",
+}
+
+
+@pytest.fixture
+def write_knowledge(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Writes a knowledge document (default: SMALL_KNOWLEDGE) and returns its path."""
+
+    def write(document: Any = None, text: str | None = None) -> Path:
+        path = tmp_path / "knowledge.yml"
+        body = yaml.safe_dump(SMALL_KNOWLEDGE if document is None else document)
+        path.write_text(text if text is not None else body, encoding="utf-8")
+        return path
+
+    return write
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def action_server_url() -> Iterator[str]:
+    """A real action server (`rasa run actions`) on a free port, for the session."""
+    port = _free_port()
+    log = ROOT / "build" / "logs" / "test-actions.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"action server exited; see {log}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"action server did not start within 60 s; see {log}")
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def agent(action_server_url: str) -> AsyncIterator[Any]:
+    """The latest trained model from models/, wired to the test action server."""
+    from rasa.core.agent import load_agent
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.model import get_local_model
+    from rasa.utils.endpoints import EndpointConfig
+
+    try:
+        model_path = get_local_model(str(ROOT / "models"))
+    except Exception as error:  # Rasa raises ModelNotFound
+        pytest.fail(f"no trained model ({error}); run `make train` first")
+    endpoints = AvailableEndpoints(action=EndpointConfig(url=action_server_url))
+    yield await load_agent(model_path=model_path, endpoints=endpoints)

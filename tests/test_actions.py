@@ -1,0 +1,109 @@
+"""The custom actions, run with a real Tracker and CollectingDispatcher on a
+small knowledge file, so every expected text comes from the test's own data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionAnswerFaq, ActionReply
+from actions.knowledge import KnowledgeBase, load_knowledge
+
+
+@pytest.fixture
+def knowledge(write_knowledge: Callable[..., Path]) -> KnowledgeBase:
+    return load_knowledge(write_knowledge())
+
+
+def tracker_for(intent: Optional[str], disclaimer_shown: bool = False) -> Tracker:
+    latest: Dict[str, Any] = {"text": "some question", "intent": {"name": intent}}
+    return Tracker(
+        sender_id="test-user",
+        slots={"disclaimer_shown": disclaimer_shown},
+        latest_message=latest if intent else {},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+async def test_faq_answer_has_text_source_and_follow_up_buttons(knowledge: KnowledgeBase) -> None:
+    messages, events = await run(ActionAnswerFaq(knowledge), tracker_for("faq_sessions"))
+    answer = messages[0]
+    assert answer["text"].startswith("Alpha and Beta give different numbers.")
+    assert answer["text"].endswith("Sources: “Alpha Article”; “Beta Article”")
+    assert answer["buttons"] == [
+        {"title": "Does it hurt?", "payload": "/faq_pain"},
+        {"title": "Is it safe?", "payload": "/faq_safety"},
+    ]
+    assert messages[1]["text"] == "Information only."
+    assert events == [SlotSet("disclaimer_shown", True)]
+
+
+async def test_single_source_is_named_in_the_singular(knowledge: KnowledgeBase) -> None:
+    messages, _ = await run(ActionAnswerFaq(knowledge), tracker_for("faq_pain"))
+    assert messages[0]["text"].endswith("Source: “Alpha Article”")
+
+
+async def test_disclaimer_is_shown_once_per_conversation(knowledge: KnowledgeBase) -> None:
+    tracker = tracker_for("faq_pain", disclaimer_shown=True)
+    messages, events = await run(ActionAnswerFaq(knowledge), tracker)
+    assert len(messages) == 1
+    assert "Information only." not in messages[0]["text"]
+    assert events == []
+
+
+@pytest.mark.parametrize("intent", ["faq_price", "greet", None])
+async def test_faq_action_without_a_knowledge_entry_gets_a_reply_not_a_crash(
+    knowledge: KnowledgeBase, intent: Optional[str]
+) -> None:
+    messages, events = await run(ActionAnswerFaq(knowledge), tracker_for(intent))
+    expected = knowledge.reply_for_intent(intent)
+    assert [m["text"] for m in messages] == [expected.text]
+    assert events == []
+
+
+async def test_reply_suggests_topics_as_buttons(knowledge: KnowledgeBase) -> None:
+    messages, _ = await run(ActionReply(knowledge), tracker_for("greet"))
+    assert messages[0]["text"] == "Hello there."
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/faq_pain", "/faq_sessions"]
+
+
+async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = tracker_for("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "greet", "confidence": 0.3},
+    ]
+    messages, _ = await run(ActionReply(knowledge), tracker)
+    assert messages[0]["text"] == "Not sure what you meant."
+
+
+async def test_unknown_intent_gets_the_fallback_reply(knowledge: KnowledgeBase) -> None:
+    messages, _ = await run(ActionReply(knowledge), tracker_for("ask_weather"))
+    assert messages[0]["text"] == "Not sure what you meant."
+
+
+async def test_symptoms_reply_has_no_buttons(knowledge: KnowledgeBase) -> None:
+    messages, _ = await run(ActionReply(knowledge), tracker_for("report_symptoms"))
+    assert messages[0]["text"] == "Call a doctor."
+    assert messages[0]["buttons"] == []
+
+
+def test_actions_load_the_project_knowledge_file_by_default() -> None:
+    assert ActionAnswerFaq().knowledge.topics == load_knowledge().topics

@@ -1,0 +1,81 @@
+"""Whole conversations through the trained model and a real action server."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+
+from actions.actions import source_line
+from actions.knowledge import default_knowledge
+
+KNOWLEDGE = default_knowledge()
+
+
+async def say(agent: Any, text: str, sender: str) -> List[Dict[str, Any]]:
+    return list(await agent.handle_text(text, sender_id=sender))
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.mark.parametrize(
+    "question, topic_id",
+    [
+        ("does microneedling hurt?", "pain"),
+        ("how many sessions will I need?", "number_of_sessions"),
+        ("does it damage my skin barrier?", "skin_barrier"),
+        ("can it build collagen?", "collagen"),
+    ],
+)
+async def test_faq_question_gets_its_answer_source_and_follow_ups(
+    agent: Any, question: str, topic_id: str
+) -> None:
+    topic = KNOWLEDGE.topics[topic_id]
+    answer, *rest = await say(agent, question, new_sender())
+    assert answer["text"] == f"{topic.answer}\n\n{source_line(topic)}"
+    assert [b["payload"] for b in answer["buttons"]] == [f"/faq_{t}" for t in topic.related]
+    assert [m["text"] for m in rest] == [KNOWLEDGE.disclaimer]
+
+
+async def test_disclaimer_once_then_follow_up_button_answers_its_topic(agent: Any) -> None:
+    sender = new_sender()
+    first = await say(agent, "does it hurt", sender)
+    follow_up = first[0]["buttons"][0]
+    second = await say(agent, follow_up["payload"], sender)
+    topic = KNOWLEDGE.topic_for_intent(follow_up["payload"].lstrip("/"))
+    assert topic is not None and topic.question == follow_up["title"]
+    assert [m["text"] for m in second] == [f"{topic.answer}\n\n{source_line(topic)}"]
+
+
+@pytest.mark.parametrize(
+    "message, reply_key",
+    [
+        ("hi there", "greet"),
+        ("thanks a lot!", "thank"),
+        ("bye", "goodbye"),
+        ("are you a real doctor?", "bot_challenge"),
+        ("what can you do?", "ask_capabilities"),
+        ("how much does it cost?", "out_of_scope"),
+        ("can I book an appointment for tuesday", "out_of_scope"),
+        ("what's the weather like in paris", "out_of_scope"),
+        ("I had microneedling yesterday and my face won't stop bleeding", "report_symptoms"),
+        ("/nlu_fallback", "nlu_fallback"),
+    ],
+)
+async def test_other_messages_get_their_reply(agent: Any, message: str, reply_key: str) -> None:
+    reply = KNOWLEDGE.replies[reply_key]
+    messages = await say(agent, message, new_sender())
+    assert [m["text"] for m in messages] == [reply.text]
+    assert [b["payload"] for b in messages[0].get("buttons", [])] == [
+        f"/faq_{t}" for t in reply.suggest
+    ]
+
+
+def test_decline_and_symptom_replies_say_what_users_need() -> None:
+    decline = KNOWLEDGE.replies["out_of_scope"]
+    assert len(decline.suggest) >= 2, "a decline says what the bot can answer"
+    symptoms = KNOWLEDGE.replies["report_symptoms"].text.lower()
+    assert "doctor" in symptoms and "emergency" in symptoms

@@ -1,0 +1,155 @@
+"""The knowledge file: the real one is valid, and a broken one is refused with
+a message naming the file, the entry and the field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable, Dict
+
+import pytest
+from conftest import SMALL_KNOWLEDGE
+
+from actions.knowledge import DEFAULT_PATH, KnowledgeError, load_knowledge
+
+
+def test_project_knowledge_file_is_valid_and_covers_enough_topics() -> None:
+    knowledge = load_knowledge()
+    assert len(knowledge.topics) >= 30
+    assert "nlu_fallback" in knowledge.replies
+
+
+def test_every_answer_names_a_source_and_is_concise() -> None:
+    for topic in load_knowledge().topics.values():
+        assert topic.sources, topic.id
+        words = len(topic.answer.split())
+        assert 25 <= words <= 120, f"{topic.id}: {words} words"
+
+
+def test_sources_refer_to_article_files_by_name_only() -> None:
+    for topic in load_knowledge().topics.values():
+        for source in topic.sources:
+            assert "/" not in source.file, f"{source.id}: the file name, not a path"
+
+
+def test_small_file_loads_with_sources_resolved(write_knowledge: Callable[..., Path]) -> None:
+    knowledge = load_knowledge(write_knowledge())
+    sessions = knowledge.topics["sessions"]
+    assert [s.title for s in sessions.sources] == ["Alpha Article", "Beta Article"]
+    assert sessions.related == ("pain", "safety")
+    assert knowledge.topic_for_intent("faq_sessions") is sessions
+    assert knowledge.topic_for_intent("sessions") is None
+    assert knowledge.reply_for_intent("no_such_intent").text == "Not sure what you meant."
+
+
+def _broken(change: Callable[[Dict[str, Any]], None]) -> Dict[str, Any]:
+    document = copy.deepcopy(SMALL_KNOWLEDGE)
+    change(document)
+    return document
+
+
+BROKEN = {
+    "missing answer": (
+        lambda d: d["topics"][0].pop("answer"),
+        ("'pain'", "'answer'", "missing"),
+    ),
+    "empty question": (
+        lambda d: d["topics"][1].update(question="  "),
+        ("'sessions'", "'question'", "non-empty"),
+    ),
+    "unknown related id": (
+        lambda d: d["topics"][0].update(related=["sessions", "nope"]),
+        ("'pain'", "'related'", "'nope'"),
+    ),
+    "related to itself": (
+        lambda d: d["topics"][0].update(related=["pain", "sessions"]),
+        ("'pain'", "'related'", "'pain'"),
+    ),
+    "too few related": (
+        lambda d: d["topics"][0].update(related=["sessions"]),
+        ("'pain'", "'related'", "2 to 3"),
+    ),
+    "repeated related": (
+        lambda d: d["topics"][0].update(related=["sessions", "sessions"]),
+        ("'pain'", "'related'", "different"),
+    ),
+    "duplicate topic id": (
+        lambda d: d["topics"][2].update(id="pain"),
+        ("'pain'", "'id'", "duplicate"),
+    ),
+    "unknown source id": (
+        lambda d: d["topics"][2].update(sources=["gamma"]),
+        ("'safety'", "'sources'", "'gamma'"),
+    ),
+    "no source": (
+        lambda d: d["topics"][2].update(sources=[]),
+        ("'safety'", "'sources'", "at least one"),
+    ),
+    "misspelt field": (
+        lambda d: d["topics"][1].update(relatd=["pain"]),
+        ("'sessions'", "'relatd'", "unknown field"),
+    ),
+    "source without title": (
+        lambda d: d["sources"][0].pop("title"),
+        ("'alpha'", "'title'", "missing"),
+    ),
+    "suggestion of unknown topic": (
+        lambda d: d["replies"]["greet"].update(suggest=["price"]),
+        ("'replies.greet'", "'suggest'", "'price'"),
+    ),
+    "no fallback reply": (
+        lambda d: d["replies"].pop("nlu_fallback"),
+        ("'replies'", "'nlu_fallback'", "missing"),
+    ),
+    "no disclaimer": (
+        lambda d: d.pop("disclaimer"),
+        ("'file'", "'disclaimer'", "missing"),
+    ),
+    "topics not a list": (
+        lambda d: d.update(topics={"pain": "x"}),
+        ("'topics'", "non-empty list"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_file_is_refused_naming_file_entry_and_field(
+    case: str, write_knowledge: Callable[..., Path]
+) -> None:
+    change, expected = BROKEN[case]
+    path = write_knowledge(_broken(change))
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(path)
+    message = str(error.value)
+    assert str(path) in message
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_yaml_syntax_error_names_the_file(write_knowledge: Callable[..., Path]) -> None:
+    path = write_knowledge(text="topics: [unclosed\n")
+    with pytest.raises(KnowledgeError, match="not valid YAML") as error:
+        load_knowledge(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yml"
+    with pytest.raises(KnowledgeError, match="cannot be read") as error:
+        load_knowledge(path)
+    assert str(path) in str(error.value)
+
+
+def test_command_line_check_reports_a_broken_file(write_knowledge: Callable[..., Path]) -> None:
+    import subprocess
+    import sys
+
+    path = write_knowledge(_broken(lambda d: d["topics"][0].pop("answer")))
+    result = subprocess.run(
+        [sys.executable, "-m", "actions.knowledge", str(path)],
+        cwd=DEFAULT_PATH.parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "'pain'" in result.stderr and "'answer'" in result.stderr
