@@ -47,8 +47,8 @@ types: $(VENV)/.dev-installed ## Type-check actions/ (mypy)
 spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 
 lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean: ## Remove the venv, trained models and build output
 	rm -rf $(VENV) models build .pytest_cache .mypy_cache .ruff_cache
