@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Iterable, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,13 +21,23 @@ class KnowledgeAction(Action, ABC):
     def __init__(self, knowledge: Optional[KnowledgeBase] = None) -> None:
         self.knowledge = knowledge or default_knowledge()
 
-    def topic_buttons(self, topic_ids: Iterable[str]) -> List[Dict[str, Any]]:
-        topics = (self.knowledge.topics[topic_id] for topic_id in topic_ids)
-        return [{"title": t.question, "payload": f"/{t.intent}"} for t in topics]
+    def utter_with_topics(
+        self, dispatcher: CollectingDispatcher, text: str, topic_ids: Iterable[str]
+    ) -> None:
+        """Utters `text`, then the topics as buttons under a short prompt of their own.
+
+        Separate messages keep the buttons last and their prompt short: `rasa shell`
+        turns the last message's buttons into a menu titled with its (unwrapped) text.
+        """
+        dispatcher.utter_message(text=text)
+        topics = [self.knowledge.topics[topic_id] for topic_id in topic_ids]
+        if topics:
+            buttons = [{"title": t.question, "payload": f"/{t.intent}"} for t in topics]
+            dispatcher.utter_message(text=self.knowledge.topic_prompt, buttons=buttons)
 
     def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
         reply = self.knowledge.reply_for_intent(intent)
-        dispatcher.utter_message(text=reply.text, buttons=self.topic_buttons(reply.suggest))
+        self.utter_with_topics(dispatcher, reply.text, reply.suggest)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -55,14 +65,13 @@ class ActionAnswerFaq(KnowledgeAction):
         if topic is None:
             self.utter_reply(dispatcher, intent)
             return []
-        dispatcher.utter_message(
-            text=f"{topic.answer}\n\n{source_line(topic)}",
-            buttons=self.topic_buttons(topic.related),
-        )
-        if tracker.get_slot(DISCLAIMER_SLOT):
-            return []
-        dispatcher.utter_message(text=self.knowledge.disclaimer)
-        return [SlotSet(DISCLAIMER_SLOT, True)]
+        events: List[EventType] = []
+        if not tracker.get_slot(DISCLAIMER_SLOT):
+            dispatcher.utter_message(text=self.knowledge.disclaimer)
+            events.append(SlotSet(DISCLAIMER_SLOT, True))
+        # One line break, not two: Rasa's output channels split a text at blank lines.
+        self.utter_with_topics(dispatcher, f"{topic.answer}\n{source_line(topic)}", topic.related)
+        return events
 
 
 class ActionReply(KnowledgeAction):

@@ -7,6 +7,7 @@ Run `python -m actions.knowledge [PATH]` to check a file by hand.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,7 +16,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "knowledge.yml"
+# KNOWLEDGE_FILE lets a deployment (or a test) point the actions at another file.
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "data" / "knowledge.yml"
+DEFAULT_PATH = Path(os.environ.get("KNOWLEDGE_FILE", PROJECT_FILE))
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_REPLY = "nlu_fallback"
 RELATED_RANGE = (2, 3)
@@ -59,6 +62,7 @@ class KnowledgeBase:
     topics: Dict[str, Topic]
     replies: Dict[str, Reply]
     disclaimer: str
+    topic_prompt: str
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
@@ -127,7 +131,9 @@ class _Reader:
 def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
     """Validates an already-parsed YAML document and builds the knowledge base."""
     reader = _Reader(path)
-    document = reader.fields(raw, "file", ("sources", "topics", "replies", "disclaimer"))
+    document = reader.fields(
+        raw, "file", ("sources", "topics", "replies", "disclaimer", "topic_prompt")
+    )
 
     sources: Dict[str, Source] = {}
     for index, item in enumerate(reader.entries(document, "sources")):
@@ -174,7 +180,12 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
     if FALLBACK_REPLY not in replies:
         raise reader.fail("replies", FALLBACK_REPLY, "missing")
 
-    return KnowledgeBase(topics, replies, reader.text(document, "file", "disclaimer"))
+    return KnowledgeBase(
+        topics,
+        replies,
+        disclaimer=reader.text(document, "file", "disclaimer"),
+        topic_prompt=reader.text(document, "file", "topic_prompt"),
+    )
 
 
 def load_knowledge(path: Path = DEFAULT_PATH) -> KnowledgeBase:

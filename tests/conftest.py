@@ -51,6 +51,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
         "report_symptoms": {"text": "Call a doctor."},
     },
     "disclaimer": "Information only.",
+    "topic_prompt": "More:",
 }
 
 

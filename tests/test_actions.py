@@ -42,44 +42,47 @@ async def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List
 
 async def test_faq_answer_has_text_source_and_follow_up_buttons(knowledge: KnowledgeBase) -> None:
     messages, events = await run(ActionAnswerFaq(knowledge), tracker_for("faq_sessions"))
-    answer = messages[0]
-    assert answer["text"].startswith("Alpha and Beta give different numbers.")
-    assert answer["text"].endswith("Sources: “Alpha Article”; “Beta Article”")
-    assert answer["buttons"] == [
+    disclaimer, answer, follow_ups = messages
+    assert disclaimer["text"] == "Information only."
+    assert answer["text"] == (
+        "Alpha and Beta give different numbers.\nSources: “Alpha Article”; “Beta Article”"
+    )
+    assert follow_ups["text"] == "More:"
+    assert follow_ups["buttons"] == [
         {"title": "Does it hurt?", "payload": "/faq_pain"},
         {"title": "Is it safe?", "payload": "/faq_safety"},
     ]
-    assert messages[1]["text"] == "Information only."
     assert events == [SlotSet("disclaimer_shown", True)]
 
 
 async def test_single_source_is_named_in_the_singular(knowledge: KnowledgeBase) -> None:
     messages, _ = await run(ActionAnswerFaq(knowledge), tracker_for("faq_pain"))
-    assert messages[0]["text"].endswith("Source: “Alpha Article”")
+    assert messages[1]["text"].endswith("\nSource: “Alpha Article”")
 
 
 async def test_disclaimer_is_shown_once_per_conversation(knowledge: KnowledgeBase) -> None:
     tracker = tracker_for("faq_pain", disclaimer_shown=True)
     messages, events = await run(ActionAnswerFaq(knowledge), tracker)
-    assert len(messages) == 1
-    assert "Information only." not in messages[0]["text"]
+    assert [m["text"] for m in messages] == [
+        "A little, says Alpha.\nSource: “Alpha Article”",
+        "More:",
+    ]
     assert events == []
 
 
-@pytest.mark.parametrize("intent", ["faq_price", "greet", None])
+@pytest.mark.parametrize("intent", ["faq_price", "report_symptoms", None])
 async def test_faq_action_without_a_knowledge_entry_gets_a_reply_not_a_crash(
     knowledge: KnowledgeBase, intent: Optional[str]
 ) -> None:
     messages, events = await run(ActionAnswerFaq(knowledge), tracker_for(intent))
-    expected = knowledge.reply_for_intent(intent)
-    assert [m["text"] for m in messages] == [expected.text]
+    assert messages[0]["text"] == knowledge.reply_for_intent(intent).text
     assert events == []
 
 
 async def test_reply_suggests_topics_as_buttons(knowledge: KnowledgeBase) -> None:
     messages, _ = await run(ActionReply(knowledge), tracker_for("greet"))
-    assert messages[0]["text"] == "Hello there."
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/faq_pain", "/faq_sessions"]
+    assert [m["text"] for m in messages] == ["Hello there.", "More:"]
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_pain", "/faq_sessions"]
 
 
 async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
@@ -101,8 +104,7 @@ async def test_unknown_intent_gets_the_fallback_reply(knowledge: KnowledgeBase) 
 
 async def test_symptoms_reply_has_no_buttons(knowledge: KnowledgeBase) -> None:
     messages, _ = await run(ActionReply(knowledge), tracker_for("report_symptoms"))
-    assert messages[0]["text"] == "Call a doctor."
-    assert messages[0]["buttons"] == []
+    assert [(m["text"], m["buttons"]) for m in messages] == [("Call a doctor.", [])]
 
 
 def test_actions_load_the_project_knowledge_file_by_default() -> None:

@@ -7,8 +7,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from actions.actions import source_line
-from actions.knowledge import default_knowledge
+from actions.knowledge import Topic, default_knowledge
 
 KNOWLEDGE = default_knowledge()
 
@@ -19,6 +18,12 @@ async def say(agent: Any, text: str, sender: str) -> List[Dict[str, Any]]:
 
 def new_sender() -> str:
     return f"test-{uuid.uuid4()}"
+
+
+def is_answer_to(message: Dict[str, Any], topic: Topic) -> bool:
+    """The topic's answer, followed on the next line by the title of each source."""
+    answer, _, sources = message["text"].partition("\n")
+    return answer == topic.answer and all(s.title in sources for s in topic.sources)
 
 
 @pytest.mark.parametrize(
@@ -34,20 +39,23 @@ async def test_faq_question_gets_its_answer_source_and_follow_ups(
     agent: Any, question: str, topic_id: str
 ) -> None:
     topic = KNOWLEDGE.topics[topic_id]
-    answer, *rest = await say(agent, question, new_sender())
-    assert answer["text"] == f"{topic.answer}\n\n{source_line(topic)}"
-    assert [b["payload"] for b in answer["buttons"]] == [f"/faq_{t}" for t in topic.related]
-    assert [m["text"] for m in rest] == [KNOWLEDGE.disclaimer]
+    disclaimer, answer, follow_ups = await say(agent, question, new_sender())
+    assert disclaimer["text"] == KNOWLEDGE.disclaimer
+    assert is_answer_to(answer, topic)
+    assert follow_ups["text"] == KNOWLEDGE.topic_prompt
+    assert [b["payload"] for b in follow_ups["buttons"]] == [f"/faq_{t}" for t in topic.related]
 
 
 async def test_disclaimer_once_then_follow_up_button_answers_its_topic(agent: Any) -> None:
     sender = new_sender()
     first = await say(agent, "does it hurt", sender)
-    follow_up = first[0]["buttons"][0]
+    follow_up = first[-1]["buttons"][0]
     second = await say(agent, follow_up["payload"], sender)
     topic = KNOWLEDGE.topic_for_intent(follow_up["payload"].lstrip("/"))
     assert topic is not None and topic.question == follow_up["title"]
-    assert [m["text"] for m in second] == [f"{topic.answer}\n\n{source_line(topic)}"]
+    answer, follow_ups = second
+    assert is_answer_to(answer, topic)
+    assert follow_ups["text"] == KNOWLEDGE.topic_prompt
 
 
 @pytest.mark.parametrize(
@@ -67,9 +75,9 @@ async def test_disclaimer_once_then_follow_up_button_answers_its_topic(agent: An
 )
 async def test_other_messages_get_their_reply(agent: Any, message: str, reply_key: str) -> None:
     reply = KNOWLEDGE.replies[reply_key]
-    messages = await say(agent, message, new_sender())
-    assert [m["text"] for m in messages] == [reply.text]
-    assert [b["payload"] for b in messages[0].get("buttons", [])] == [
+    text, *follow_ups = await say(agent, message, new_sender())
+    assert text["text"] == reply.text
+    assert [b["payload"] for m in follow_ups for b in m["buttons"]] == [
         f"/faq_{t}" for t in reply.suggest
     ]
 
