@@ -4,13 +4,16 @@ a message naming the file, the entry and the field."""
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
-from conftest import SMALL_KNOWLEDGE
+from conftest import ROOT, SMALL_KNOWLEDGE
 
-from actions.knowledge import DEFAULT_PATH, KnowledgeError, load_knowledge
+from actions.knowledge import KnowledgeError, load_knowledge
 
 
 def test_project_knowledge_file_is_valid_and_covers_enough_topics() -> None:
@@ -141,15 +144,30 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_command_line_check_reports_a_broken_file(write_knowledge: Callable[..., Path]) -> None:
-    import subprocess
-    import sys
-
     path = write_knowledge(_broken(lambda d: d["topics"][0].pop("answer")))
     result = subprocess.run(
         [sys.executable, "-m", "actions.knowledge", str(path)],
-        cwd=DEFAULT_PATH.parent.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
     assert "'pain'" in result.stderr and "'answer'" in result.stderr
+
+
+def test_action_server_refuses_to_start_with_a_broken_file(
+    write_knowledge: Callable[..., Path],
+) -> None:
+    path = write_knowledge(_broken(lambda d: d["topics"][1].update(related=["pain", "prices"])))
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "KNOWLEDGE_FILE": str(path), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert f"{path}: entry 'sessions', field 'related': unknown topic id 'prices'" in (
+        result.stdout + result.stderr
+    )
