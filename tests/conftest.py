@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator
+from typing import Any, AsyncIterator, Callable, Dict, Iterator
 
 import pytest
 import yaml
@@ -56,7 +56,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
 
 
 @pytest.fixture
-def write_knowledge(tmp_path: Path):  # type: ignore[no-untyped-def]
+def write_knowledge(tmp_path: Path) -> Callable[..., Path]:
     """Writes a knowledge document (default: SMALL_KNOWLEDGE) and returns its path."""
 
     def write(document: Any = None, text: str | None = None) -> Path:
