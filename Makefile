@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export VENV
 
-.PHONY: help chat test train actions validate lint types spacy lock clean
+.PHONY: help chat web test train actions validate lint types spacy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -21,7 +21,10 @@ help: ## List the targets
 chat: train ## Train if needed, then chat in the terminal (rasa shell) with the action server running
 	@scripts/with_action_server.sh $(RASA) shell --quiet
 
-test: $(VENV)/.dev-installed train ## Run every check: lint, types, data validation, pytest, test stories
+web: train web/node_modules/.installed ## Train if needed, then serve the demo page with the chat widget (http://localhost:8080)
+	@scripts/with_action_server.sh scripts/serve_web.sh
+
+test: $(VENV)/.dev-installed train web/node_modules/.installed ## Run every check: lint, types, data validation, pytest, test stories
 	$(MAKE) --no-print-directory lint types validate
 	$(PY) -m pytest
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out build/results
@@ -51,7 +54,7 @@ lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean: ## Remove the venv, trained models and build output
-	rm -rf $(VENV) models build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) models build web/node_modules .pytest_cache .mypy_cache .ruff_cache
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { python=$$(scripts/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
@@ -60,6 +63,10 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+web/node_modules/.installed: web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
 	@touch $@
 
 $(SPACY_MODEL): scripts/build_spacy_pipeline.py $(VENV)/.installed
