@@ -120,3 +120,63 @@ async def agent(action_server_url: str) -> AsyncIterator[Any]:
         pytest.fail(f"no trained model ({error}); run `make train` first")
     endpoints = AvailableEndpoints(action=EndpointConfig(url=action_server_url))
     yield await load_agent(model_path=model_path, endpoints=endpoints)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: int) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{url} server exited; see {log}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{url} did not answer within {seconds} s; see {log}")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def web_urls(
+    action_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dict[str, str]]:
+    """`rasa run` (REST channel, CORS for the page only) and the demo page, as in `make web`."""
+    rasa_port, page_port = _free_port(), _free_port()
+    page = f"http://127.0.0.1:{page_port}"
+    endpoints = tmp_path_factory.mktemp("web") / "endpoints.yml"
+    endpoints.write_text(f"action_endpoint:\n  url: {action_server_url}\n")
+    log = ROOT / "build" / "logs" / "test-rasa.log"
+    rasa_bin = Path(sys.executable).parent / "rasa"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_URL": f"http://127.0.0.1:{rasa_port}"}
+    with log.open("w") as out:
+        rasa = subprocess.Popen(
+            [
+                str(rasa_bin),
+                "run",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--cors",
+                page,
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    server = subprocess.Popen(
+        [sys.executable, "scripts/serve_web.py", str(page_port)], cwd=ROOT, env=env
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{rasa_port}/", rasa, log, 120)
+        _wait_until_up(page, server, log, 30)
+        yield {"page": page, "rasa": f"http://127.0.0.1:{rasa_port}"}
+    finally:
+        for process in (rasa, server):
+            process.terminate()
+            process.wait(timeout=20)
