@@ -1,0 +1,72 @@
+"""Scores the trained assistant on the held-out questions (tests/nlu_heldout.yml):
+questions written as users type, never in the training data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
+DECLINED = frozenset({"out_of_scope", "nlu_fallback"})
+FAQ_PREFIX = "faq_"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str
+    expected: str
+    predicted: str  # after the FallbackClassifier: may be nlu_fallback
+    confidence: float  # of the classifier's top intent
+
+    @property
+    def correct(self) -> bool:
+        if self.expected == "out_of_scope":
+            return self.predicted in DECLINED
+        return self.predicted == self.expected
+
+
+async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    outcomes = []
+    for message in load_data(str(path)).intent_examples:
+        parsed = await agent.parse_message(message.get("text"))
+        top = next(r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback")
+        outcomes.append(
+            Outcome(
+                text=message.get("text"),
+                expected=message.get("intent"),
+                predicted=parsed["intent"]["name"],
+                confidence=float(top["confidence"]),
+            )
+        )
+    return outcomes
+
+
+def in_scope(outcomes: Sequence[Outcome]) -> List[Outcome]:
+    return [o for o in outcomes if o.expected.startswith(FAQ_PREFIX)]
+
+
+def of_intent(outcomes: Sequence[Outcome], intent: str) -> List[Outcome]:
+    return [o for o in outcomes if o.expected == intent]
+
+
+def chitchat(outcomes: Sequence[Outcome]) -> List[Outcome]:
+    others = {"out_of_scope", "report_symptoms"}
+    return [
+        o for o in outcomes if not o.expected.startswith(FAQ_PREFIX) and o.expected not in others
+    ]
+
+
+def rate(outcomes: Sequence[Outcome]) -> float:
+    return sum(o.correct for o in outcomes) / len(outcomes)
+
+
+def per_intent(outcomes: Sequence[Outcome]) -> Dict[str, float]:
+    groups: Dict[str, List[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        groups[outcome.expected].append(outcome)
+    return {intent: rate(group) for intent, group in sorted(groups.items())}
