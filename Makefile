@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export VENV
 
-.PHONY: help chat web test train actions validate lint types spacy lock clean
+.PHONY: help chat web test eval train actions validate lint types spacy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -24,10 +24,14 @@ chat: train ## Train if needed, then chat in the terminal (rasa shell) with the 
 web: train web/node_modules/.installed ## Train if needed, then serve the demo page with the chat widget (http://localhost:8080)
 	@scripts/with_action_server.sh scripts/serve_web.sh
 
-test: $(VENV)/.dev-installed train web/node_modules/.installed ## Run every check: lint, types, data validation, pytest, test stories
+test: $(VENV)/.dev-installed train web/node_modules/.installed ## Run every check: lint, types, data validation, pytest, test stories, eval smoke
 	$(MAKE) --no-print-directory lint types validate
 	$(PY) -m pytest
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out build/results
+	$(PY) -m evaluation --smoke --out build/eval-smoke
+
+eval: train ## Measure answer quality: held-out set, 5-fold CV, HINT3 vs Rasa's default (reports/quality.md)
+	$(PY) -m evaluation --out reports
 
 train: $(VENV)/.installed $(SPACY_MODEL) ## Check the knowledge file, then train (Rasa skips it when nothing changed)
 	$(PY) -m actions.knowledge
@@ -41,8 +45,8 @@ validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa
 	$(RASA) data validate --fail-on-warnings
 
 lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
-	$(VENV)/bin/ruff check actions tests scripts
-	$(VENV)/bin/ruff format --check actions tests scripts
+	$(VENV)/bin/ruff check actions evaluation tests scripts
+	$(VENV)/bin/ruff format --check actions evaluation tests scripts
 
 types: $(VENV)/.dev-installed ## Type-check actions/ (mypy)
 	$(VENV)/bin/mypy actions
@@ -54,7 +58,7 @@ lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean: ## Remove the venv, trained models and build output
-	rm -rf $(VENV) models build web/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) models build reports web/node_modules .pytest_cache .mypy_cache .ruff_cache
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { python=$$(scripts/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
