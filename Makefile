@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy/microneedling_en
+CHROMIUM := /usr/bin/chromium
 
 # Quieter Rasa/TensorFlow start-up, no telemetry (the machine may be offline).
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -24,7 +25,7 @@ chat: train ## Train if needed, then chat in the terminal (rasa shell) with the 
 web: train web/node_modules/.installed ## Train if needed, then serve the demo page with the chat widget (http://localhost:8080)
 	@scripts/with_action_server.sh scripts/serve_web.sh
 
-test: $(VENV)/.dev-installed train web/node_modules/.installed ## Run every check: lint, types, data validation, pytest, test stories, eval smoke
+test: $(VENV)/.dev-installed train web/node_modules/.installed $(CHROMIUM) ## Run every check: lint, types, data validation, pytest, test stories, eval smoke
 	$(MAKE) --no-print-directory lint types validate
 	$(PY) -m pytest
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out build/results
@@ -72,6 +73,11 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 web/node_modules/.installed: web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 	@touch $@
+
+# The browser test drives Debian's Chromium (Playwright never downloads one).
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 $(SPACY_MODEL): scripts/build_spacy_pipeline.py $(VENV)/.installed
 	$(PY) scripts/build_spacy_pipeline.py $@

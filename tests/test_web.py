@@ -33,7 +33,9 @@ def browser() -> Iterator[Browser]:
     # Sync API: Rasa switches asyncio to uvloop, whose policy cannot start
     # Playwright's driver from pytest-asyncio's loop.
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's `chromium` (.ci/run does)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's `chromium` (make test does, as root)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
