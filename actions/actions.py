@@ -10,9 +10,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge import KnowledgeBase, Topic, default_knowledge
+from actions.knowledge import (
+    DID_YOU_MEAN_REPLY,
+    FALLBACK_REPLY,
+    KnowledgeBase,
+    Topic,
+    default_knowledge,
+)
 
 DISCLAIMER_SLOT = "disclaimer_shown"
+MAX_GUESSES = 3
+MIN_GUESSES = 2
+# Topics below this confidence are not worth offering. Provisional: to be chosen
+# on cross-validation with the fallback thresholds.
+MIN_GUESS_CONFIDENCE = 0.1
 
 
 class KnowledgeAction(Action, ABC):
@@ -83,8 +94,24 @@ class ActionReply(KnowledgeAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
-        self.utter_reply(dispatcher, intent)
+        guesses = self.likeliest_topics(tracker) if intent == FALLBACK_REPLY else []
+        if len(guesses) < MIN_GUESSES:
+            self.utter_reply(dispatcher, intent)
+            return []
+        # Unsure between topics: offer the likeliest instead of guessing or giving up;
+        # "something else" leads to the decline that says what the bot can answer.
+        buttons = [{"title": t.question, "payload": f"/{t.intent}"} for t in guesses]
+        buttons.append({"title": self.knowledge.something_else, "payload": "/out_of_scope"})
+        reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
+        dispatcher.utter_message(text=reply.text, buttons=buttons)
         return []
+
+    def likeliest_topics(self, tracker: Tracker) -> List[Topic]:
+        """The FAQ topics the classifier ranked highest for the latest message."""
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        likely = (r for r in ranking if r.get("confidence", 0) >= MIN_GUESS_CONFIDENCE)
+        topics = (self.knowledge.topic_for_intent(r.get("name")) for r in likely)
+        return [t for t in topics if t is not None][:MAX_GUESSES]
 
 
 def source_line(topic: Topic) -> str:

@@ -21,6 +21,7 @@ PROJECT_FILE = Path(__file__).resolve().parent.parent / "data" / "knowledge.yml"
 DEFAULT_PATH = Path(os.environ.get("KNOWLEDGE_FILE", PROJECT_FILE))
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_REPLY = "nlu_fallback"
+DID_YOU_MEAN_REPLY = "did_you_mean"
 RELATED_RANGE = (2, 3)
 
 
@@ -63,6 +64,7 @@ class KnowledgeBase:
     replies: Dict[str, Reply]
     disclaimer: str
     topic_prompt: str
+    something_else: str
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
@@ -132,7 +134,9 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
     """Validates an already-parsed YAML document and builds the knowledge base."""
     reader = _Reader(path)
     document = reader.fields(
-        raw, "file", ("sources", "topics", "replies", "disclaimer", "topic_prompt")
+        raw,
+        "file",
+        ("sources", "topics", "replies", "disclaimer", "topic_prompt", "something_else"),
     )
 
     sources: Dict[str, Source] = {}
@@ -177,14 +181,16 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
             if topic_id not in topics:
                 raise reader.fail(f"replies.{intent}", "suggest", f"unknown topic id '{topic_id}'")
         replies[intent] = Reply(reader.text(data, f"replies.{intent}", "text"), tuple(suggest))
-    if FALLBACK_REPLY not in replies:
-        raise reader.fail("replies", FALLBACK_REPLY, "missing")
+    for required in (FALLBACK_REPLY, DID_YOU_MEAN_REPLY):
+        if required not in replies:
+            raise reader.fail("replies", required, "missing")
 
     return KnowledgeBase(
         topics,
         replies,
         disclaimer=reader.text(document, "file", "disclaimer"),
         topic_prompt=reader.text(document, "file", "topic_prompt"),
+        something_else=reader.text(document, "file", "something_else"),
     )
 
 

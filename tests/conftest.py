@@ -48,10 +48,12 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
     "replies": {
         "greet": {"text": "Hello there.", "suggest": ["pain", "sessions"]},
         "nlu_fallback": {"text": "Not sure what you meant.", "suggest": ["safety"]},
+        "did_you_mean": {"text": "Did you mean?"},
         "report_symptoms": {"text": "Call a doctor."},
     },
     "disclaimer": "Information only.",
     "topic_prompt": "More:",
+    "something_else": "Other",
 }
 
 

@@ -97,6 +97,42 @@ async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
     assert messages[0]["text"] == "Not sure what you meant."
 
 
+async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = tracker_for("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "faq_sessions", "confidence": 0.41},
+        {"name": "greet", "confidence": 0.3},
+        {"name": "faq_pain", "confidence": 0.2},
+        {"name": "faq_price", "confidence": 0.15},
+        {"name": "faq_safety", "confidence": 0.12},
+    ]
+    messages, _ = await run(ActionReply(knowledge), tracker)
+    assert [m["text"] for m in messages] == ["Did you mean?"]
+    assert messages[0]["buttons"] == [
+        {"title": "How many sessions?", "payload": "/faq_sessions"},
+        {"title": "Does it hurt?", "payload": "/faq_pain"},
+        {"title": "Is it safe?", "payload": "/faq_safety"},
+        {"title": "Other", "payload": "/out_of_scope"},
+    ]
+
+
+async def test_unsure_with_one_topic_in_sight_gets_the_plain_fallback(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = tracker_for("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "out_of_scope", "confidence": 0.45},
+        {"name": "faq_pain", "confidence": 0.3},
+        {"name": "faq_safety", "confidence": 0.09},
+    ]
+    messages, _ = await run(ActionReply(knowledge), tracker)
+    assert messages[0]["text"] == "Not sure what you meant."
+
+
 async def test_unknown_intent_gets_the_fallback_reply(knowledge: KnowledgeBase) -> None:
     messages, _ = await run(ActionReply(knowledge), tracker_for("ask_weather"))
     assert messages[0]["text"] == "Not sure what you meant."

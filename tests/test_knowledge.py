@@ -104,6 +104,14 @@ BROKEN = {
         lambda d: d["replies"].pop("nlu_fallback"),
         ("'replies'", "'nlu_fallback'", "missing"),
     ),
+    "no did-you-mean reply": (
+        lambda d: d["replies"].pop("did_you_mean"),
+        ("'replies'", "'did_you_mean'", "missing"),
+    ),
+    "no something-else button": (
+        lambda d: d.pop("something_else"),
+        ("'file'", "'something_else'", "missing"),
+    ),
     "no disclaimer": (
         lambda d: d.pop("disclaimer"),
         ("'file'", "'disclaimer'", "missing"),
