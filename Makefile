@@ -58,7 +58,7 @@ lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
-clean: ## Remove the venv, trained models and build output
+clean: ## Remove the venv, npm packages, trained models, reports and build output
 	rm -rf $(VENV) models build reports web/node_modules .pytest_cache .mypy_cache .ruff_cache
 
 $(VENV)/.installed: requirements.txt
