@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -43,7 +43,7 @@ class KnowledgeAction(Action, ABC):
         dispatcher.utter_message(text=text)
         topics = [self.knowledge.topics[topic_id] for topic_id in topic_ids]
         if topics:
-            buttons = [{"title": t.question, "payload": f"/{t.intent}"} for t in topics]
+            buttons = [topic_button(t) for t in topics]
             dispatcher.utter_message(text=self.knowledge.topic_prompt, buttons=buttons)
 
     def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
@@ -100,7 +100,7 @@ class ActionReply(KnowledgeAction):
             return []
         # Unsure between topics: offer the likeliest instead of guessing or giving up;
         # "something else" leads to the decline that says what the bot can answer.
-        buttons = [{"title": t.question, "payload": f"/{t.intent}"} for t in guesses]
+        buttons = [topic_button(t) for t in guesses]
         buttons.append({"title": self.knowledge.something_else, "payload": "/out_of_scope"})
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
         dispatcher.utter_message(text=reply.text, buttons=buttons)
@@ -112,6 +112,11 @@ class ActionReply(KnowledgeAction):
         likely = (r for r in ranking if r.get("confidence", 0) >= MIN_GUESS_CONFIDENCE)
         topics = (self.knowledge.topic_for_intent(r.get("name")) for r in likely)
         return [t for t in topics if t is not None][:MAX_GUESSES]
+
+
+def topic_button(topic: Topic) -> Dict[str, str]:
+    """A button titled with the topic's question; its payload triggers the intent."""
+    return {"title": topic.question, "payload": f"/{topic.intent}"}
 
 
 def source_line(topic: Topic) -> str:

@@ -32,14 +32,21 @@ def latest_model() -> str:
     return get_local_model(str(heldout.ROOT / "models"))
 
 
-def plot_confusion(outcomes: Sequence[heldout.Outcome], path: Path) -> None:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend (no display here or in CI)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(outcomes: Sequence[heldout.Outcome], path: Path) -> None:
     import numpy
     from sklearn.metrics import confusion_matrix
 
+    plt = pyplot()
     labels = sorted({o.expected for o in outcomes} | {o.predicted for o in outcomes})
     matrix = confusion_matrix(
         [o.expected for o in outcomes], [o.predicted for o in outcomes], labels=labels
@@ -60,10 +67,7 @@ def plot_confusion(outcomes: Sequence[heldout.Outcome], path: Path) -> None:
 
 
 def plot_confidence(outcomes: Sequence[heldout.Outcome], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
     bins = [i / 20 for i in range(21)]

@@ -76,6 +76,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: int) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{url} server exited; see {log}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{url} did not answer within {seconds} s; see {log}")
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def action_server_url() -> Iterator[str]:
     """A real action server (`rasa run actions`) on a free port, for the session."""
@@ -91,17 +105,7 @@ def action_server_url() -> Iterator[str]:
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"action server exited; see {log}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"action server did not start within 60 s; see {log}")
-                time.sleep(0.3)
+        _wait_until_up(f"http://127.0.0.1:{port}/health", server, log, 60)
         yield f"http://127.0.0.1:{port}/webhook"
     finally:
         server.terminate()
@@ -122,20 +126,6 @@ async def agent(action_server_url: str) -> AsyncIterator[Any]:
         pytest.fail(f"no trained model ({error}); run `make train` first")
     endpoints = AvailableEndpoints(action=EndpointConfig(url=action_server_url))
     yield await load_agent(model_path=model_path, endpoints=endpoints)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: int) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"{url} server exited; see {log}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"{url} did not answer within {seconds} s; see {log}")
-            time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

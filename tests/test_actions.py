@@ -34,6 +34,16 @@ def tracker_for(intent: Optional[str], disclaimer_shown: bool = False) -> Tracke
     )
 
 
+def unsure_tracker(*ranking: Dict[str, Any]) -> Tracker:
+    """The FallbackClassifier's verdict on top of the classifier's `ranking`."""
+    tracker = tracker_for("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        *ranking,
+    ]
+    return tracker
+
+
 async def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[Any]]:
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker, {})
@@ -88,11 +98,9 @@ async def test_reply_suggests_topics_as_buttons(knowledge: KnowledgeBase) -> Non
 async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
     knowledge: KnowledgeBase,
 ) -> None:
-    tracker = tracker_for("nlu_fallback")
-    tracker.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.5},
+    tracker = unsure_tracker(
         {"name": "greet", "confidence": 0.3},
-    ]
+    )
     messages, _ = await run(ActionReply(knowledge), tracker)
     assert messages[0]["text"] == "Not sure what you meant."
 
@@ -100,15 +108,13 @@ async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
 async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
     knowledge: KnowledgeBase,
 ) -> None:
-    tracker = tracker_for("nlu_fallback")
-    tracker.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.5},
+    tracker = unsure_tracker(
         {"name": "faq_sessions", "confidence": 0.41},
         {"name": "greet", "confidence": 0.3},
         {"name": "faq_pain", "confidence": 0.2},
         {"name": "faq_price", "confidence": 0.15},
         {"name": "faq_safety", "confidence": 0.12},
-    ]
+    )
     messages, _ = await run(ActionReply(knowledge), tracker)
     assert [m["text"] for m in messages] == ["Did you mean?"]
     assert messages[0]["buttons"] == [
@@ -122,13 +128,11 @@ async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
 async def test_unsure_with_one_topic_in_sight_gets_the_plain_fallback(
     knowledge: KnowledgeBase,
 ) -> None:
-    tracker = tracker_for("nlu_fallback")
-    tracker.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.5},
+    tracker = unsure_tracker(
         {"name": "out_of_scope", "confidence": 0.45},
         {"name": "faq_pain", "confidence": 0.3},
         {"name": "faq_safety", "confidence": 0.09},
-    ]
+    )
     messages, _ = await run(ActionReply(knowledge), tracker)
     assert messages[0]["text"] == "Not sure what you meant."
 
