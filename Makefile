@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export VENV
 
-.PHONY: help chat web test eval train actions validate lint types spacy lock clean
+.PHONY: help chat web test eval review train actions validate lint types spacy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: $(VENV)/.dev-installed train web/node_modules/.installed $(CHROMIUM) ## Ru
 eval: train ## Measure answer quality: held-out set, 5-fold CV, HINT3 vs Rasa's default (reports/quality.md)
 	$(PY) -m evaluation --out reports
 
+review: $(VENV)/.installed ## List the most frequent questions the bot declined or was unsure about
+	$(PY) -m review
+
 train: $(VENV)/.installed $(SPACY_MODEL) ## Check the knowledge file, then train (Rasa skips it when nothing changed)
 	$(PY) -m actions.knowledge
 	$(RASA) train
@@ -46,11 +49,11 @@ validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa
 	$(RASA) data validate --fail-on-warnings
 
 lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
-	$(VENV)/bin/ruff check actions evaluation tests scripts
-	$(VENV)/bin/ruff format --check actions evaluation tests scripts
+	$(VENV)/bin/ruff check actions review evaluation tests scripts
+	$(VENV)/bin/ruff format --check actions review evaluation tests scripts
 
-types: $(VENV)/.dev-installed ## Type-check actions/ (mypy)
-	$(VENV)/bin/mypy actions
+types: $(VENV)/.dev-installed ## Type-check actions/ and review/ (mypy)
+	$(VENV)/bin/mypy actions review
 
 spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 

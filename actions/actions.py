@@ -11,12 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge import (
+    DECLINE_REPLY,
     DID_YOU_MEAN_REPLY,
     FALLBACK_REPLY,
     KnowledgeBase,
     Topic,
     default_knowledge,
 )
+from review.store import ReviewStore
 
 DISCLAIMER_SLOT = "disclaimer_shown"
 MAX_GUESSES = 3
@@ -86,7 +88,16 @@ class ActionAnswerFaq(KnowledgeAction):
 
 
 class ActionReply(KnowledgeAction):
-    """Chitchat, declines, the fallback and the symptoms warning, keyed by intent."""
+    """Chitchat, declines, the fallback and the symptoms warning, keyed by intent.
+
+    Declined and unsure messages go to the review store (`make review`).
+    """
+
+    def __init__(
+        self, knowledge: Optional[KnowledgeBase] = None, store: Optional[ReviewStore] = None
+    ) -> None:
+        super().__init__(knowledge)
+        self.store = store or ReviewStore()
 
     def name(self) -> str:
         return "action_reply"
@@ -95,16 +106,36 @@ class ActionReply(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
         guesses = self.likeliest_topics(tracker) if intent == FALLBACK_REPLY else []
+        self.record_unanswered(tracker, intent, offered_guesses=len(guesses) >= MIN_GUESSES)
         if len(guesses) < MIN_GUESSES:
             self.utter_reply(dispatcher, intent)
             return []
         # Unsure between topics: offer the likeliest instead of guessing or giving up;
         # "something else" leads to the decline that says what the bot can answer.
         buttons = [topic_button(t) for t in guesses]
-        buttons.append({"title": self.knowledge.something_else, "payload": "/out_of_scope"})
+        buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
         dispatcher.utter_message(text=reply.text, buttons=buttons)
         return []
+
+    def record_unanswered(
+        self, tracker: Tracker, intent: Optional[str], offered_guesses: bool
+    ) -> None:
+        text = tracker.latest_message.get("text") or ""
+        # A button payload ("/out_of_scope" from "Something else") is not a question.
+        if intent not in (DECLINE_REPLY, FALLBACK_REPLY) or text.startswith("/"):
+            return
+        if offered_guesses:
+            reason = "did you mean"
+        else:
+            reason = "declined" if intent == DECLINE_REPLY else "not understood"
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        guesses = [
+            (r["name"], float(r.get("confidence", 0)))
+            for r in ranking
+            if r.get("name") and r["name"] != FALLBACK_REPLY
+        ]
+        self.store.record(text, reason, guesses[:MAX_GUESSES])
 
     def likeliest_topics(self, tracker: Tracker) -> List[Topic]:
         """The FAQ topics the classifier ranked highest for the latest message."""

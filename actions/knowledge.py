@@ -21,6 +21,7 @@ PROJECT_FILE = Path(__file__).resolve().parent.parent / "data" / "knowledge.yml"
 DEFAULT_PATH = Path(os.environ.get("KNOWLEDGE_FILE", PROJECT_FILE))
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_REPLY = "nlu_fallback"
+DECLINE_REPLY = "out_of_scope"
 DID_YOU_MEAN_REPLY = "did_you_mean"
 RELATED_RANGE = (2, 3)
 

@@ -91,7 +91,13 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, second
 
 
 @pytest.fixture(scope="session")
-def action_server_url() -> Iterator[str]:
+def review_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test action server records unanswered questions (not the project's store)."""
+    return tmp_path_factory.mktemp("review") / "review.db"
+
+
+@pytest.fixture(scope="session")
+def action_server_url(review_store_path: Path) -> Iterator[str]:
     """A real action server (`rasa run actions`) on a free port, for the session."""
     port = _free_port()
     log = ROOT / "build" / "logs" / "test-actions.log"
@@ -102,7 +108,7 @@ def action_server_url() -> Iterator[str]:
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "REVIEW_STORE": str(review_store_path)},
         )
     try:
         _wait_until_up(f"http://127.0.0.1:{port}/health", server, log, 60)

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerFaq, ActionReply
 from actions.knowledge import KnowledgeBase, load_knowledge
+from review.store import ReviewStore
 
 
 @pytest.fixture
@@ -20,8 +21,15 @@ def knowledge(write_knowledge: Callable[..., Path]) -> KnowledgeBase:
     return load_knowledge(write_knowledge())
 
 
-def tracker_for(intent: Optional[str], disclaimer_shown: bool = False) -> Tracker:
-    latest: Dict[str, Any] = {"text": "some question", "intent": {"name": intent}}
+@pytest.fixture
+def store(tmp_path: Path) -> ReviewStore:
+    return ReviewStore(tmp_path / "review.db")
+
+
+def tracker_for(
+    intent: Optional[str], disclaimer_shown: bool = False, text: str = "some question"
+) -> Tracker:
+    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent}}
     return Tracker(
         sender_id="test-user",
         slots={"disclaimer_shown": disclaimer_shown},
@@ -89,24 +97,28 @@ async def test_faq_action_without_a_knowledge_entry_gets_a_reply_not_a_crash(
     assert events == []
 
 
-async def test_reply_suggests_topics_as_buttons(knowledge: KnowledgeBase) -> None:
-    messages, _ = await run(ActionReply(knowledge), tracker_for("greet"))
+async def test_reply_suggests_topics_as_buttons(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    messages, _ = await run(ActionReply(knowledge, store), tracker_for("greet"))
     assert [m["text"] for m in messages] == ["Hello there.", "More:"]
     assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_pain", "/faq_sessions"]
 
 
 async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
     knowledge: KnowledgeBase,
+    store: ReviewStore,
 ) -> None:
     tracker = unsure_tracker(
         {"name": "greet", "confidence": 0.3},
     )
-    messages, _ = await run(ActionReply(knowledge), tracker)
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
     assert messages[0]["text"] == "Not sure what you meant."
 
 
 async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
     knowledge: KnowledgeBase,
+    store: ReviewStore,
 ) -> None:
     tracker = unsure_tracker(
         {"name": "faq_sessions", "confidence": 0.41},
@@ -115,7 +127,7 @@ async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
         {"name": "faq_price", "confidence": 0.15},
         {"name": "faq_safety", "confidence": 0.12},
     )
-    messages, _ = await run(ActionReply(knowledge), tracker)
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
     assert [m["text"] for m in messages] == ["Did you mean?"]
     assert messages[0]["buttons"] == [
         {"title": "How many sessions?", "payload": "/faq_sessions"},
@@ -127,25 +139,68 @@ async def test_unsure_between_topics_offers_the_likeliest_and_something_else(
 
 async def test_unsure_with_one_topic_in_sight_gets_the_plain_fallback(
     knowledge: KnowledgeBase,
+    store: ReviewStore,
 ) -> None:
     tracker = unsure_tracker(
         {"name": "out_of_scope", "confidence": 0.45},
         {"name": "faq_pain", "confidence": 0.3},
         {"name": "faq_safety", "confidence": 0.09},
     )
-    messages, _ = await run(ActionReply(knowledge), tracker)
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
     assert messages[0]["text"] == "Not sure what you meant."
 
 
-async def test_unknown_intent_gets_the_fallback_reply(knowledge: KnowledgeBase) -> None:
-    messages, _ = await run(ActionReply(knowledge), tracker_for("ask_weather"))
+async def test_unknown_intent_gets_the_fallback_reply(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    messages, _ = await run(ActionReply(knowledge, store), tracker_for("ask_weather"))
     assert messages[0]["text"] == "Not sure what you meant."
 
 
-async def test_symptoms_reply_has_no_buttons(knowledge: KnowledgeBase) -> None:
-    messages, _ = await run(ActionReply(knowledge), tracker_for("report_symptoms"))
+async def test_symptoms_reply_has_no_buttons(knowledge: KnowledgeBase, store: ReviewStore) -> None:
+    messages, _ = await run(ActionReply(knowledge, store), tracker_for("report_symptoms"))
     assert [(m["text"], m["buttons"]) for m in messages] == [("Call a doctor.", [])]
 
 
 def test_actions_load_the_project_knowledge_file_by_default() -> None:
     assert ActionAnswerFaq().knowledge.topics == load_knowledge().topics
+
+
+async def test_declined_and_unsure_messages_are_recorded_for_review(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    declined = tracker_for("out_of_scope", text="how much is it? mail me at ann@example.com")
+    declined.latest_message["intent_ranking"] = [
+        {"name": "out_of_scope", "confidence": 0.9},
+        {"name": "faq_pain", "confidence": 0.06},
+    ]
+    await run(ActionReply(knowledge, store), declined)
+    unsure = unsure_tracker(
+        {"name": "faq_sessions", "confidence": 0.41},
+        {"name": "faq_pain", "confidence": 0.2},
+    )
+    await run(ActionReply(knowledge, store), unsure)
+    recorded = {q.text: q for q in store.most_frequent()}
+    assert set(recorded) == {"how much is it? mail me at [email]", "some question"}
+    assert recorded["how much is it? mail me at [email]"].reason == "declined"
+    assert recorded["how much is it? mail me at [email]"].guesses == (
+        ("out_of_scope", 0.9),
+        ("faq_pain", 0.06),
+    )
+    assert recorded["some question"].reason == "did you mean"
+
+
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("greet", "hi"),
+        ("faq_pain", "does it hurt"),
+        ("report_symptoms", "my face is bleeding"),  # health details are not kept
+        ("out_of_scope", "/out_of_scope"),  # the "something else" button
+    ],
+)
+async def test_answered_messages_and_button_clicks_are_not_recorded(
+    knowledge: KnowledgeBase, store: ReviewStore, intent: str, text: str
+) -> None:
+    await run(ActionReply(knowledge, store), tracker_for(intent, text=text))
+    assert store.most_frequent() == []

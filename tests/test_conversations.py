@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from actions.knowledge import Topic, default_knowledge
+from review.store import ReviewStore
 
 KNOWLEDGE = default_knowledge()
 
@@ -100,3 +102,15 @@ async def test_unsure_between_topics_offers_them_and_something_else_declines(age
     assert other == {"title": KNOWLEDGE.something_else, "payload": "/out_of_scope"}
     decline, *_ = await say(agent, other["payload"], sender)
     assert decline["text"] == KNOWLEDGE.replies["out_of_scope"].text
+
+
+async def test_a_declined_question_is_kept_for_review_without_personal_data(
+    agent: Any, review_store_path: Path
+) -> None:
+    question = f"can you email the price list to me at ann.{uuid.uuid4().hex[:8]}@example.com"
+    decline, *_ = await say(agent, question, new_sender())
+    assert decline["text"] == KNOWLEDGE.replies["out_of_scope"].text
+    recorded = [
+        q for q in ReviewStore(review_store_path).most_frequent(1000) if q.reason == "declined"
+    ]
+    assert "can you email the price list to me at [email]" in [q.text for q in recorded]

@@ -1,0 +1,1 @@
+"""The store of questions the assistant could not answer, and `make review`."""
