@@ -14,6 +14,7 @@ from actions.knowledge import (
     DECLINE_REPLY,
     DID_YOU_MEAN_REPLY,
     FALLBACK_REPLY,
+    SYMPTOMS_REPLY,
     KnowledgeBase,
     Topic,
     default_knowledge,
@@ -23,9 +24,12 @@ from review.store import ReviewStore
 DISCLAIMER_SLOT = "disclaimer_shown"
 MAX_GUESSES = 3
 MIN_GUESSES = 2
-# Topics below this confidence are not worth offering. Provisional: to be chosen
-# on cross-validation with the fallback thresholds.
+# Topics below this confidence are not worth offering.
 MIN_GUESS_CONFIDENCE = 0.1
+# Safety net: an unsure message whose first or second guess is a symptom report
+# gets the "contact a doctor" reply, since a missed symptom costs more than a
+# needless warning (`make eval` reports what it catches in cross-validation).
+SYMPTOMS_SAFETY_RANK = 2
 
 
 class KnowledgeAction(Action, ABC):
@@ -105,6 +109,8 @@ class ActionReply(KnowledgeAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
+        if intent == FALLBACK_REPLY and may_report_symptoms(tracker):
+            intent = SYMPTOMS_REPLY
         guesses = self.likeliest_topics(tracker) if intent == FALLBACK_REPLY else []
         self.record_unanswered(tracker, intent, offered_guesses=len(guesses) >= MIN_GUESSES)
         if len(guesses) < MIN_GUESSES:
@@ -143,6 +149,12 @@ class ActionReply(KnowledgeAction):
         likely = (r for r in ranking if r.get("confidence", 0) >= MIN_GUESS_CONFIDENCE)
         topics = (self.knowledge.topic_for_intent(r.get("name")) for r in likely)
         return [t for t in topics if t is not None][:MAX_GUESSES]
+
+
+def may_report_symptoms(tracker: Tracker) -> bool:
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    guesses = [r.get("name") for r in ranking if r.get("name") != FALLBACK_REPLY]
+    return SYMPTOMS_REPLY in guesses[:SYMPTOMS_SAFETY_RANK]
 
 
 def topic_button(topic: Topic) -> Dict[str, str]:

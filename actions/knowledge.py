@@ -22,6 +22,7 @@ DEFAULT_PATH = Path(os.environ.get("KNOWLEDGE_FILE", PROJECT_FILE))
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_REPLY = "nlu_fallback"
 DECLINE_REPLY = "out_of_scope"
+SYMPTOMS_REPLY = "report_symptoms"
 DID_YOU_MEAN_REPLY = "did_you_mean"
 RELATED_RANGE = (2, 3)
 
@@ -182,7 +183,7 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
             if topic_id not in topics:
                 raise reader.fail(f"replies.{intent}", "suggest", f"unknown topic id '{topic_id}'")
         replies[intent] = Reply(reader.text(data, f"replies.{intent}", "text"), tuple(suggest))
-    for required in (FALLBACK_REPLY, DID_YOU_MEAN_REPLY):
+    for required in (FALLBACK_REPLY, DID_YOU_MEAN_REPLY, SYMPTOMS_REPLY):
         if required not in replies:
             raise reader.fail("replies", required, "missing")
 

@@ -162,6 +162,29 @@ async def test_symptoms_reply_has_no_buttons(knowledge: KnowledgeBase, store: Re
     assert [(m["text"], m["buttons"]) for m in messages] == [("Call a doctor.", [])]
 
 
+@pytest.mark.parametrize("rank", [0, 1])
+async def test_unsure_message_that_may_report_symptoms_gets_the_doctor_reply(
+    knowledge: KnowledgeBase, store: ReviewStore, rank: int
+) -> None:
+    ranking = [{"name": "faq_pain", "confidence": 0.4}, {"name": "faq_sessions", "confidence": 0.3}]
+    ranking.insert(rank, {"name": "report_symptoms", "confidence": 0.35})
+    messages, _ = await run(ActionReply(knowledge, store), unsure_tracker(*ranking))
+    assert [m["text"] for m in messages] == ["Call a doctor."]
+    assert store.most_frequent() == [], "health details are not kept for review"
+
+
+async def test_symptoms_as_third_guess_do_not_override_did_you_mean(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    tracker = unsure_tracker(
+        {"name": "faq_pain", "confidence": 0.4},
+        {"name": "faq_sessions", "confidence": 0.3},
+        {"name": "report_symptoms", "confidence": 0.2},
+    )
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    assert [m["text"] for m in messages] == ["Did you mean?"]
+
+
 def test_actions_load_the_project_knowledge_file_by_default() -> None:
     assert ActionAnswerFaq().knowledge.topics == load_knowledge().topics
 

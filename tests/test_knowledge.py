@@ -108,6 +108,10 @@ BROKEN = {
         lambda d: d["replies"].pop("did_you_mean"),
         ("'replies'", "'did_you_mean'", "missing"),
     ),
+    "no symptoms reply": (
+        lambda d: d["replies"].pop("report_symptoms"),
+        ("'replies'", "'report_symptoms'", "missing"),
+    ),
     "no something-else button": (
         lambda d: d.pop("something_else"),
         ("'file'", "'something_else'", "missing"),
