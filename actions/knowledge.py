@@ -67,6 +67,7 @@ class KnowledgeBase:
     disclaimer: str
     topic_prompt: str
     something_else: str
+    unavailable: str
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
@@ -138,7 +139,15 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
     document = reader.fields(
         raw,
         "file",
-        ("sources", "topics", "replies", "disclaimer", "topic_prompt", "something_else"),
+        (
+            "sources",
+            "topics",
+            "replies",
+            "disclaimer",
+            "topic_prompt",
+            "something_else",
+            "unavailable",
+        ),
     )
 
     sources: Dict[str, Source] = {}
@@ -193,6 +202,7 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
         disclaimer=reader.text(document, "file", "disclaimer"),
         topic_prompt=reader.text(document, "file", "topic_prompt"),
         something_else=reader.text(document, "file", "something_else"),
+        unavailable=reader.text(document, "file", "unavailable"),
     )
 
 

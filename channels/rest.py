@@ -1,23 +1,36 @@
-"""Rasa's REST channel with every request checked before it reaches the bot.
+"""Rasa's REST channel with every request checked before it reaches the bot,
+and a reply by a deadline.
 
 Rasa's own `RestInput` answers a request without a message with an empty list,
 shares one conversation ("default") among all requests without a sender, fails
 with a 500 on a JSON body that is not an object, and lets spaCy refuse a text
 over a million characters. Here such requests get a clear 400, and the text is
 cleaned (control characters, NUL bytes) and cut to a length no question needs.
+
+When the action server is down, Rasa logs the error and the bot says nothing;
+when it hangs, Rasa waits five minutes. Here the user gets the knowledge file's
+`unavailable` message instead, within `reply_timeout` seconds (credentials.yml).
+The turn still completes in the background, so the conversation stays whole.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.knowledge import load_knowledge
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REPLY_TIMEOUT = 3.0
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 # C0 controls and DEL, keeping tab and line breaks.
@@ -45,12 +58,37 @@ def problem_with(body: Any) -> Optional[str]:
 class CheckedRestInput(RestInput):
     """Serves the same URL as Rasa's REST channel: /webhooks/rest/webhook."""
 
+    def __init__(self, unavailable: str, reply_timeout: float = DEFAULT_REPLY_TIMEOUT) -> None:
+        self.unavailable = unavailable
+        self.reply_timeout = reply_timeout
+
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        blueprint: Blueprint = super().blueprint(on_new_message)
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> CheckedRestInput:
+        # A broken knowledge file stops the server here, before it takes a message.
+        timeout = float((credentials or {}).get("reply_timeout", DEFAULT_REPLY_TIMEOUT))
+        return cls(load_knowledge().unavailable, timeout)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def answer_in_time(message: UserMessage) -> None:
+            turn = asyncio.ensure_future(on_new_message(message))
+            turn.add_done_callback(_log_failure)
+            try:
+                await asyncio.wait_for(asyncio.shield(turn), self.reply_timeout)
+            except asyncio.TimeoutError:
+                logger.warning(
+                    "No reply within %s s; sent the 'unavailable' message.", self.reply_timeout
+                )
+            except Exception:  # already logged by _log_failure
+                pass
+            collector = message.output_channel
+            if isinstance(collector, CollectingOutputChannel) and not collector.messages:
+                await collector.send_text_message(message.sender_id, self.unavailable)
+
+        blueprint: Blueprint = super().blueprint(answer_in_time)
 
         async def check(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
@@ -63,3 +101,8 @@ class CheckedRestInput(RestInput):
 
         blueprint.on_request(check)  # type: ignore[no-untyped-call]  # Sanic 21 is untyped here
         return blueprint
+
+
+def _log_failure(turn: asyncio.Future[Any]) -> None:
+    if not turn.cancelled() and turn.exception() is not None:
+        logger.error("Handling a message failed: %r", turn.exception())

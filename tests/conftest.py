@@ -54,6 +54,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
     "disclaimer": "Information only.",
     "topic_prompt": "More:",
     "something_else": "Other",
+    "unavailable": "Try later.",
 }
 
 

@@ -108,6 +108,10 @@ BROKEN = {
         lambda d: d["replies"].pop("did_you_mean"),
         ("'replies'", "'did_you_mean'", "missing"),
     ),
+    "no unavailable message": (
+        lambda d: d.pop("unavailable"),
+        ("'file'", "'unavailable'", "missing"),
+    ),
     "no symptoms reply": (
         lambda d: d["replies"].pop("report_symptoms"),
         ("'replies'", "'report_symptoms'", "missing"),

@@ -1,0 +1,191 @@
+"""Faults while the assistant runs: the action server down or hanging, the Rasa
+server restarted mid-conversation, a broken knowledge file at start, an
+unwritable review store. Real processes, stopped and started inside the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from conftest import ROOT, _free_port, _wait_until_up
+
+from actions.knowledge import default_knowledge
+
+KNOWLEDGE = default_knowledge()
+PAIN = KNOWLEDGE.topics["pain"]
+SESSIONS = KNOWLEDGE.topics["number_of_sessions"]
+BIN = Path(sys.executable).parent
+
+
+class Assistant:
+    """The Rasa server (SQLite tracker store) and the action server, each restartable."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.actions_port, self.rasa_port = _free_port(), _free_port()
+        self.database = folder / "conversations.db"
+        self.endpoints = folder / "endpoints.yml"
+        self.endpoints.write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.database}\n"
+        )
+        self.actions: Optional[subprocess.Popen[bytes]] = None
+        self.rasa: Optional[subprocess.Popen[bytes]] = None
+        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self.env["REVIEW_STORE"] = str(folder / "review.db")
+
+    def start_actions(self, **env: str) -> None:
+        log = self.folder / "actions.log"
+        command = [str(BIN / "rasa"), "run", "actions", "--port", str(self.actions_port)]
+        with log.open("a") as out:
+            self.actions = subprocess.Popen(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**self.env, **env}
+            )
+        _wait_until_up(f"http://127.0.0.1:{self.actions_port}/health", self.actions, log, 60)
+
+    def start_rasa(self, **env: str) -> subprocess.Popen[bytes]:
+        log = self.folder / "rasa.log"
+        command = [str(BIN / "rasa"), "run", "--interface", "127.0.0.1"]
+        command += ["--port", str(self.rasa_port), "--endpoints", str(self.endpoints)]
+        with log.open("a") as out:
+            self.rasa = subprocess.Popen(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**self.env, **env}
+            )
+        return self.rasa
+
+    def wait_for_rasa(self) -> None:
+        assert self.rasa is not None
+        _wait_until_up(
+            f"http://127.0.0.1:{self.rasa_port}/", self.rasa, self.folder / "rasa.log", 120
+        )
+
+    @staticmethod
+    def stop(process: Optional[subprocess.Popen[bytes]]) -> None:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # in case a test left it paused
+            process.terminate()
+            process.wait(timeout=30)
+
+    def say(self, sender: str, text: str) -> Tuple[float, List[str]]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+        started = time.monotonic()
+        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=120) as reply:
+            texts = [m.get("text", "") for m in json.loads(reply.read())]
+        return time.monotonic() - started, texts
+
+    def events(self, sender: str) -> List[Dict[str, Any]]:
+        with sqlite3.connect(self.database) as connection:
+            rows = connection.execute(
+                "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            ).fetchall()
+        return [json.loads(data) for (data,) in rows]
+
+
+def answers(texts: List[str], topic: Any) -> bool:
+    return any(text.startswith(topic.answer) for text in texts)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    running = Assistant(tmp_path_factory.mktemp("faults"))
+    try:
+        running.start_actions()
+        running.start_rasa()
+        running.wait_for_rasa()
+        yield running
+    finally:
+        running.stop(running.rasa)
+        running.stop(running.actions)
+
+
+def test_action_server_down_gets_an_apology_then_answers_resume(assistant: Assistant) -> None:
+    sender = f"down-{uuid.uuid4()}"
+    assistant.stop(assistant.actions)
+    elapsed, texts = assistant.say(sender, "does microneedling hurt?")
+    print(f"apology after {elapsed:.2f} s with the action server down")
+    assert texts == [KNOWLEDGE.unavailable]
+    assistant.start_actions()
+    _, texts = assistant.say(sender, "how many sessions will I need?")
+    assert answers(texts, SESSIONS)
+
+
+def test_hanging_action_server_gets_an_apology_and_the_turn_is_kept(
+    assistant: Assistant,
+) -> None:
+    sender = f"hang-{uuid.uuid4()}"
+    assert assistant.actions is not None
+    assistant.actions.send_signal(signal.SIGSTOP)
+    try:
+        elapsed, texts = assistant.say(sender, "does microneedling hurt?")
+        print(f"apology after {elapsed:.2f} s with the action server hanging")
+    finally:
+        assistant.actions.send_signal(signal.SIGCONT)
+    assert texts == [KNOWLEDGE.unavailable]
+    assert elapsed < 60, "the apology must not wait for Rasa's 5-minute action timeout"
+    _, texts = assistant.say(sender, "how many sessions will I need?")
+    assert answers(texts, SESSIONS)
+    # The delayed answer to the first question was still recorded, before the second.
+    bot_texts = [e.get("text") or "" for e in assistant.events(sender) if e["event"] == "bot"]
+    first = next(i for i, t in enumerate(bot_texts) if t.startswith(PAIN.answer))
+    second = next(i for i, t in enumerate(bot_texts) if t.startswith(SESSIONS.answer))
+    assert first < second
+
+
+def test_restarted_rasa_server_continues_the_conversation(assistant: Assistant) -> None:
+    sender = f"restart-{uuid.uuid4()}"
+    _, texts = assistant.say(sender, "does microneedling hurt?")
+    assert texts[0] == KNOWLEDGE.disclaimer and answers(texts, PAIN)
+    assistant.stop(assistant.rasa)
+    assistant.start_rasa()
+    assistant.wait_for_rasa()
+    _, texts = assistant.say(sender, "how many sessions will I need?")
+    assert KNOWLEDGE.disclaimer not in texts, "same conversation: the note is not repeated"
+    assert answers(texts, SESSIONS)
+    user_texts = [e["text"] for e in assistant.events(sender) if e["event"] == "user"]
+    assert user_texts == ["does microneedling hurt?", "how many sessions will I need?"]
+
+
+def test_rasa_server_refuses_to_start_with_a_broken_knowledge_file(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    broken = tmp_path / "knowledge.yml"
+    text = (ROOT / "data" / "knowledge.yml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("unavailable: >-", "unavailabel: >-"), encoding="utf-8")
+    other = Assistant(tmp_path)
+    process = other.start_rasa(KNOWLEDGE_FILE=str(broken))
+    try:
+        assert process.wait(timeout=180) != 0
+    finally:
+        other.stop(process)
+    log = (tmp_path / "rasa.log").read_text()
+    assert str(broken) in log and "'unavailable'" in log and "missing" in log
+
+
+def test_unwritable_review_store_still_answers_and_logs_once(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assistant.stop(assistant.actions)
+    log = assistant.folder / "actions.log"
+    before = log.read_text().count("Cannot record")
+    assistant.start_actions(REVIEW_STORE=str(blocker / "review.db"))
+    try:
+        for question in ("how much does it cost?", "can I book for saturday?"):
+            _, texts = assistant.say(f"store-{uuid.uuid4()}", question)
+            assert texts[0] == KNOWLEDGE.replies["out_of_scope"].text
+    finally:
+        assistant.stop(assistant.actions)
+        assistant.start_actions()
+    assert log.read_text().count("Cannot record") - before == 1
