@@ -49,11 +49,11 @@ validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa
 	$(RASA) data validate --fail-on-warnings
 
 lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
-	$(VENV)/bin/ruff check actions review evaluation tests scripts
-	$(VENV)/bin/ruff format --check actions review evaluation tests scripts
+	$(VENV)/bin/ruff check actions channels review evaluation tests scripts
+	$(VENV)/bin/ruff format --check actions channels review evaluation tests scripts
 
-types: $(VENV)/.dev-installed ## Type-check actions/ and review/ (mypy)
-	$(VENV)/bin/mypy actions review
+types: $(VENV)/.dev-installed ## Type-check actions/, channels/ and review/ (mypy)
+	$(VENV)/bin/mypy actions channels review
 
 spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 

@@ -4,109 +4,22 @@ unwritable review store. Real processes, stopped and started inside the tests.""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, List
 
-import pytest
-from conftest import ROOT, _free_port, _wait_until_up
+from conftest import ROOT, Assistant
 
 from actions.knowledge import default_knowledge
 
 KNOWLEDGE = default_knowledge()
 PAIN = KNOWLEDGE.topics["pain"]
 SESSIONS = KNOWLEDGE.topics["number_of_sessions"]
-BIN = Path(sys.executable).parent
-
-
-class Assistant:
-    """The Rasa server (SQLite tracker store) and the action server, each restartable."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.actions_port, self.rasa_port = _free_port(), _free_port()
-        self.database = folder / "conversations.db"
-        self.endpoints = folder / "endpoints.yml"
-        self.endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.database}\n"
-        )
-        self.actions: Optional[subprocess.Popen[bytes]] = None
-        self.rasa: Optional[subprocess.Popen[bytes]] = None
-        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        self.env["REVIEW_STORE"] = str(folder / "review.db")
-
-    def start_actions(self, **env: str) -> None:
-        log = self.folder / "actions.log"
-        command = [str(BIN / "rasa"), "run", "actions", "--port", str(self.actions_port)]
-        with log.open("a") as out:
-            self.actions = subprocess.Popen(
-                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**self.env, **env}
-            )
-        _wait_until_up(f"http://127.0.0.1:{self.actions_port}/health", self.actions, log, 60)
-
-    def start_rasa(self, **env: str) -> subprocess.Popen[bytes]:
-        log = self.folder / "rasa.log"
-        command = [str(BIN / "rasa"), "run", "--interface", "127.0.0.1"]
-        command += ["--port", str(self.rasa_port), "--endpoints", str(self.endpoints)]
-        with log.open("a") as out:
-            self.rasa = subprocess.Popen(
-                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**self.env, **env}
-            )
-        return self.rasa
-
-    def wait_for_rasa(self) -> None:
-        assert self.rasa is not None
-        _wait_until_up(
-            f"http://127.0.0.1:{self.rasa_port}/", self.rasa, self.folder / "rasa.log", 120
-        )
-
-    @staticmethod
-    def stop(process: Optional[subprocess.Popen[bytes]]) -> None:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # in case a test left it paused
-            process.terminate()
-            process.wait(timeout=30)
-
-    def say(self, sender: str, text: str) -> Tuple[float, List[str]]:
-        body = json.dumps({"sender": sender, "message": text}).encode()
-        url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
-        started = time.monotonic()
-        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=120) as reply:
-            texts = [m.get("text", "") for m in json.loads(reply.read())]
-        return time.monotonic() - started, texts
-
-    def events(self, sender: str) -> List[Dict[str, Any]]:
-        with sqlite3.connect(self.database) as connection:
-            rows = connection.execute(
-                "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
-            ).fetchall()
-        return [json.loads(data) for (data,) in rows]
 
 
 def answers(texts: List[str], topic: Any) -> bool:
     return any(text.startswith(topic.answer) for text in texts)
-
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    running = Assistant(tmp_path_factory.mktemp("faults"))
-    try:
-        running.start_actions()
-        running.start_rasa()
-        running.wait_for_rasa()
-        yield running
-    finally:
-        running.stop(running.rasa)
-        running.stop(running.actions)
 
 
 def test_action_server_down_gets_an_apology_then_answers_resume(assistant: Assistant) -> None:
