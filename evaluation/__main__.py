@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from evaluation import cross_validation, heldout, hint3
+from evaluation.training import Ranked
 
 # Published HINT3 v1 full-train MCC at each platform's best threshold (hellohaptik/HINT3
 # results/*.csv at commit 99965c89): the best platform per bot and the paper's Rasa.
@@ -144,9 +145,9 @@ def cross_validation_section(folds: int, seed: int) -> List[str]:
         )
     verdict = "matches" if chosen == configured else "differs: update config.yml"
     symptoms = cross_validation.symptom_reports(ranked, configured)
+    lines += ["", f"config.yml {verdict}.", ""]
+    lines += did_you_mean_lines(ranked, configured)
     lines += [
-        "",
-        f"config.yml {verdict}.",
         "",
         f"Symptom reports (config.yml settings): {symptoms['classified']} of "
         f"{symptoms['reports']} recognised by the classifier, {symptoms['safety_net']} more "
@@ -167,6 +168,27 @@ def cross_validation_section(folds: int, seed: int) -> List[str]:
         ]
         lines.append(f"| {threshold} | " + " | ".join(f"{c:.1%}" for c in cells) + " |")
     return lines + [""]
+
+
+def did_you_mean_lines(ranked: Sequence[Ranked], fallback: cross_validation.Fallback) -> List[str]:
+    from actions.actions import MIN_GUESS_CONFIDENCE
+
+    chosen = cross_validation.choose_guess_floor(ranked, fallback)
+    verdict = "matches" if chosen == MIN_GUESS_CONFIDENCE else "differs: update it"
+    lines = [
+        '"Did you mean" offers topics scoring at least a floor (`MIN_GUESS_CONFIDENCE` in '
+        f"actions/actions.py: {MIN_GUESS_CONFIDENCE}; CV's choice: {chosen}, {verdict}):",
+        "",
+        "| floor | in-scope unsure: right topic offered | out-of-scope unsure: offered topics |",
+        "|---|---|---|",
+    ]
+    for floor in cross_validation.GUESS_FLOORS:
+        c = cross_validation.did_you_mean(ranked, fallback, floor)
+        lines.append(
+            f"| {floor} | {c['right_topic_offered']} of {c['in_scope']} "
+            f"| {c['offered_to_out_of_scope']} of {c['out_of_scope']} |"
+        )
+    return lines
 
 
 def hint3_section(data: Path, bots: Sequence[str], seeds: Sequence[int]) -> List[str]:

@@ -15,6 +15,7 @@ from evaluation.training import FALLBACK, ROOT, Ranked, Row, pipeline_config, ra
 
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(4, 17))  # 0.2-0.8
 AMBIGUITIES = (0.0, 0.05, 0.1, 0.15, 0.2)
+GUESS_FLOORS = (0.03, 0.05, 0.08, 0.1, 0.15)
 OUT_OF_SCOPE = "out_of_scope"
 SYMPTOMS = "report_symptoms"
 
@@ -88,3 +89,35 @@ def choose(ranked: Sequence[Ranked]) -> Fallback:
     stricter threshold (a wrong answer costs a user more than a "did you mean")."""
     grid = [Fallback(t, a) for t, a in itertools.product(THRESHOLDS, AMBIGUITIES)]
     return max(grid, key=lambda f: (round(rates(ranked, f)["balanced"], 4), f.threshold))
+
+
+def offered_topics(ranked: Ranked, floor: float) -> List[str]:
+    """The topics "did you mean" offers (as `action_reply` picks them), or none."""
+    from actions.actions import MAX_GUESSES, MIN_GUESSES
+
+    likely = [i for i, c in ranked.ranking if i.startswith(FAQ_PREFIX) and c >= floor]
+    return likely[:MAX_GUESSES] if len(likely) >= MIN_GUESSES else []
+
+
+def did_you_mean(ranked: Sequence[Ranked], fallback: Fallback, floor: float) -> Dict[str, int]:
+    """Among the unsure messages: in-scope ones whose right topic is offered, and
+    out-of-scope ones that are offered topics instead of the plain decline."""
+    unsure = [r for r in ranked if fallback.decide(r) == FALLBACK]
+    in_scope = [r for r in unsure if r.gold.startswith(FAQ_PREFIX)]
+    declined = [r for r in unsure if r.gold == OUT_OF_SCOPE]
+    return {
+        "in_scope": len(in_scope),
+        "right_topic_offered": sum(r.gold in offered_topics(r, floor) for r in in_scope),
+        "out_of_scope": len(declined),
+        "offered_to_out_of_scope": sum(bool(offered_topics(r, floor)) for r in declined),
+    }
+
+
+def choose_guess_floor(ranked: Sequence[Ranked], fallback: Fallback) -> float:
+    """The floor that helps most: right topics offered minus needless offers."""
+
+    def benefit(floor: float) -> int:
+        counts = did_you_mean(ranked, fallback, floor)
+        return counts["right_topic_offered"] - counts["offered_to_out_of_scope"]
+
+    return max(GUESS_FLOORS, key=lambda floor: (benefit(floor), floor))

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerFaq, ActionReply
+from actions.actions import MIN_GUESS_CONFIDENCE, ActionAnswerFaq, ActionReply
 from actions.knowledge import KnowledgeBase, load_knowledge
 from review.store import ReviewStore
 
@@ -144,7 +144,7 @@ async def test_unsure_with_one_topic_in_sight_gets_the_plain_fallback(
     tracker = unsure_tracker(
         {"name": "out_of_scope", "confidence": 0.45},
         {"name": "faq_pain", "confidence": 0.3},
-        {"name": "faq_safety", "confidence": 0.09},
+        {"name": "faq_safety", "confidence": MIN_GUESS_CONFIDENCE - 0.01},
     )
     messages, _ = await run(ActionReply(knowledge, store), tracker)
     assert messages[0]["text"] == "Not sure what you meant."

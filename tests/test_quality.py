@@ -8,8 +8,10 @@ import pytest
 
 from evaluation.heldout import Outcome, chitchat, in_scope, of_intent, predict, rate
 
-MIN_IN_SCOPE_ACCURACY = 0.90
-MIN_DECLINE_RATE = 0.80
+# The targets are 97 % and 95 % (reached: see README); the in-scope guard
+# leaves room for two questions to change places across machines.
+MIN_IN_SCOPE_ACCURACY = 0.96
+MIN_DECLINE_RATE = 0.95
 MIN_SYMPTOM_RECALL = 0.85
 MIN_CHITCHAT_ACCURACY = 0.90
 
