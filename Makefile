@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export VENV
 
-.PHONY: help chat web test eval review train actions validate lint types spacy lock clean
+.PHONY: help chat web test eval review audit train actions validate lint types spacy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ eval: train ## Measure answer quality: held-out set, 5-fold CV, HINT3 vs Rasa's 
 
 review: $(VENV)/.installed ## List the most frequent questions the bot declined or was unsure about
 	$(PY) -m review
+
+audit: build/audit-venv/.installed ## Check both lock files against PyPI's vulnerability data (pip-audit --strict; needs pypi.org)
+	build/audit-venv/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt -r requirements-dev.txt
 
 train: $(VENV)/.installed $(SPACY_MODEL) ## Check the knowledge file, then train (Rasa skips it when nothing changed)
 	$(PY) -m actions.knowledge
@@ -60,6 +63,7 @@ spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+	$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-audit.txt requirements-audit.in
 
 clean: ## Remove the venv, npm packages, trained models, reports and build output
 	rm -rf $(VENV) models build reports web/node_modules .pytest_cache .mypy_cache .ruff_cache
@@ -71,6 +75,12 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# pip-audit needs a newer `packaging` than Rasa 3.6 allows, so it has a venv of its own.
+build/audit-venv/.installed: requirements-audit.txt
+	python3 -m venv build/audit-venv
+	build/audit-venv/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	@touch $@
 
 web/node_modules/.installed: web/package-lock.json
