@@ -92,7 +92,11 @@ def plot_confidence(outcomes: Sequence[heldout.Outcome], path: Path) -> None:
     plt.close(figure)
 
 
-def heldout_section(out: Path) -> List[str]:
+# The quality issue's targets: held-out rates to reach, HINT3 MCC to beat.
+HELD_OUT_TARGETS = {"in-scope answered right": 0.97, "out-of-scope declined": 0.95}
+
+
+def heldout_section(out: Path, targets: List[str]) -> List[str]:
     from rasa.core.agent import Agent
 
     outcomes = asyncio.run(heldout.predict(Agent.load(latest_model())))
@@ -104,6 +108,10 @@ def heldout_section(out: Path) -> List[str]:
         "symptom reports recognised": heldout.of_intent(outcomes, "report_symptoms"),
         "chitchat recognised": heldout.chitchat(outcomes),
     }
+    for name, minimum in HELD_OUT_TARGETS.items():
+        share = heldout.rate(groups[name])
+        reached = "yes" if share >= minimum else "no"
+        targets.append(f"| held-out {name} ≥ {minimum:.0%} | {share:.1%} | {reached} |")
     lines = ["## Held-out questions", "", "| measure | rate | questions |", "|---|---|---|"]
     lines += [f"| {name} | {heldout.rate(g):.1%} | {len(g)} |" for name, g in groups.items()]
     lines += ["", "| intent | accuracy |", "|---|---|"]
@@ -192,7 +200,9 @@ def did_you_mean_lines(ranked: Sequence[Ranked], fallback: cross_validation.Fall
     return lines
 
 
-def hint3_section(data: Path, bots: Sequence[str], seeds: Sequence[int]) -> List[str]:
+def hint3_section(
+    data: Path, bots: Sequence[str], seeds: Sequence[int], targets: List[str]
+) -> List[str]:
     results: Dict[str, Dict[str, List[Dict[str, Any]]]] = {}
     for bot in bots:
         for pipeline in PIPELINES:
@@ -241,6 +251,16 @@ def hint3_section(data: Path, bots: Sequence[str], seeds: Sequence[int]) -> List
                     f"| {pipeline} | {pick} | {'/'.join(thresholds)} | " + " | ".join(cells) + " |"
                 )
         lines.append("")
+        platform, to_beat = PUBLISHED[bot]["best platform"]
+        best, deployed = (
+            statistics.median(r[pick]["mcc"] for r in results[bot]["ours"])
+            for pick in ("best", "deployed")
+        )
+        reached = "yes" if min(best, deployed) > to_beat else "no"
+        targets.append(
+            f"| HINT3 {bot} MCC > {to_beat:.3f} ({platform}), best / as deployed "
+            f"| {best:.3f} / {deployed:.3f} | {reached} |"
+        )
     return lines
 
 
@@ -264,14 +284,14 @@ def main() -> None:
 
     configure_structlog(logging.WARNING)
 
-    lines = ["# Answer quality report", ""]
-    lines += heldout_section(args.out)
+    targets = ["| target | ours | reached |", "|---|---|---|"]
+    lines = heldout_section(args.out, targets)
     if not args.smoke:
         lines += cross_validation_section(args.folds, args.seeds[0])
     if (args.hint3 / "v1").is_dir():
         bots = ["sofmattress"] if args.smoke else list(hint3.BOTS)
         seeds = args.seeds[:1] if args.smoke else args.seeds
-        lines += hint3_section(args.hint3, bots, seeds)
+        lines += hint3_section(args.hint3, bots, seeds, targets)
     else:
         message = (
             f"HINT3 data not found at {args.hint3}; the public data set is at "
@@ -280,7 +300,9 @@ def main() -> None:
         print(message)
         lines += ["## HINT3", "", message, ""]
     report = args.out / "quality.md"
-    report.write_text("\n".join(lines))
+    report.write_text(
+        "\n".join(["# Answer quality report", "", "## Targets", ""] + targets + [""] + lines)
+    )
     print(f"Report written to {report}")
 
 
