@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from conftest import ROOT
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -140,6 +141,13 @@ def test_get_on_the_webhook_is_refused_cleanly(web_urls: Dict[str, str]) -> None
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{web_urls['rasa']}/webhooks/rest/webhook", timeout=10)
     assert 400 <= refused.value.code < 500
+
+
+def test_logs_keep_no_message_text(web_urls: Dict[str, str]) -> None:
+    marker = f"ann.{uuid.uuid4().hex[:8]}@example.com"
+    say(web_urls["rasa"], f"log-{uuid.uuid4()}", f"how much is it? mail me at {marker}")
+    for log in ("test-rasa.log", "test-actions.log"):
+        assert marker not in (ROOT / "build" / "logs" / log).read_text(errors="replace")
 
 
 def test_messages_are_cleaned_of_control_characters_and_cut() -> None:
