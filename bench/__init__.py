@@ -1,0 +1,1 @@
+"""`make bench`: the assistant's speed and footprint against a vanilla `rasa init` bot."""
