@@ -1,5 +1,6 @@
 """A bounded load on loopback: users send their questions one after another,
-all users at once; every reply's latency is kept."""
+all users at once; every reply's latency is kept. Each user starts a new
+conversation (sender id) every VISIT messages, as real visitors do."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
 import aiohttp
+
+VISIT = 10
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,10 @@ class LoadResult:
 async def _user(
     session: aiohttp.ClientSession, url: str, questions: Sequence[str], count: int, offset: int
 ) -> tuple[List[float], int]:
-    sender, latencies, errors = f"bench-{uuid.uuid4()}", [], 0
+    latencies, errors = [], 0
     for turn in range(count):
+        if turn % VISIT == 0:
+            sender = f"bench-{uuid.uuid4()}"
         text = questions[(offset + turn) % len(questions)]
         started = time.monotonic()
         async with session.post(url, json={"sender": sender, "message": text}) as reply:
