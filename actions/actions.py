@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -31,6 +31,8 @@ MIN_GUESS_CONFIDENCE = 0.05
 # gets the "contact a doctor" reply, since a missed symptom costs more than a
 # needless warning (`make eval` reports what it catches in cross-validation).
 SYMPTOMS_SAFETY_RANK = 2
+
+Guesses = Sequence[Tuple[str, float]]
 
 
 class KnowledgeAction(Action, ABC):
@@ -110,23 +112,27 @@ class ActionReply(KnowledgeAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
-        if intent == FALLBACK_REPLY and may_report_symptoms(tracker):
+        guesses = classifier_guesses(tracker.latest_message)
+        if intent == FALLBACK_REPLY and may_report_symptoms(guesses):
             intent = SYMPTOMS_REPLY
-        guesses = self.likeliest_topics(tracker) if intent == FALLBACK_REPLY else []
-        self.record_unanswered(tracker, intent, offered_guesses=len(guesses) >= MIN_GUESSES)
-        if len(guesses) < MIN_GUESSES:
+        offered: List[str] = []
+        if intent == FALLBACK_REPLY:
+            offered = offered_intents(guesses, self.knowledge.has_topic)
+        self.record_unanswered(tracker, intent, guesses, offered_guesses=bool(offered))
+        if not offered:
             self.utter_reply(dispatcher, intent)
             return []
         # Unsure between topics: offer the likeliest instead of guessing or giving up;
         # "something else" leads to the decline that says what the bot can answer.
-        buttons = [topic_button(t) for t in guesses]
+        topics = (self.knowledge.topic_for_intent(name) for name in offered)
+        buttons = [topic_button(t) for t in topics if t is not None]
         buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
         dispatcher.utter_message(text=reply.text, buttons=buttons)
         return []
 
     def record_unanswered(
-        self, tracker: Tracker, intent: Optional[str], offered_guesses: bool
+        self, tracker: Tracker, intent: Optional[str], guesses: Guesses, offered_guesses: bool
     ) -> None:
         text = tracker.latest_message.get("text") or ""
         # A button payload ("/out_of_scope" from "Something else") is not a question.
@@ -136,26 +142,31 @@ class ActionReply(KnowledgeAction):
             reason = "did you mean"
         else:
             reason = "declined" if intent == DECLINE_REPLY else "not understood"
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        guesses = [
-            (r["name"], float(r.get("confidence", 0)))
-            for r in ranking
-            if r.get("name") and r["name"] != FALLBACK_REPLY
-        ]
         self.store.record(text, reason, guesses[:MAX_GUESSES])
 
-    def likeliest_topics(self, tracker: Tracker) -> List[Topic]:
-        """The FAQ topics the classifier ranked highest for the latest message."""
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        likely = (r for r in ranking if r.get("confidence", 0) >= MIN_GUESS_CONFIDENCE)
-        topics = (self.knowledge.topic_for_intent(r.get("name")) for r in likely)
-        return [t for t in topics if t is not None][:MAX_GUESSES]
+
+def classifier_guesses(message: Dict[str, Any]) -> Guesses:
+    """The classifier's ranking of a parsed message, best first, as (intent, confidence)
+    pairs; the FallbackClassifier's entry is left out, malformed entries skipped."""
+    ranking = message.get("intent_ranking") or []
+    return [
+        (entry["name"], float(entry.get("confidence") or 0.0))
+        for entry in ranking
+        if isinstance(entry, dict) and entry.get("name") and entry["name"] != FALLBACK_REPLY
+    ]
 
 
-def may_report_symptoms(tracker: Tracker) -> bool:
-    ranking = tracker.latest_message.get("intent_ranking") or []
-    guesses = [r.get("name") for r in ranking if r.get("name") != FALLBACK_REPLY]
-    return SYMPTOMS_REPLY in guesses[:SYMPTOMS_SAFETY_RANK]
+def may_report_symptoms(guesses: Guesses) -> bool:
+    return SYMPTOMS_REPLY in [name for name, _ in guesses[:SYMPTOMS_SAFETY_RANK]]
+
+
+def offered_intents(
+    guesses: Guesses, is_topic: Callable[[str], bool], floor: float = MIN_GUESS_CONFIDENCE
+) -> List[str]:
+    """The topics "did you mean" offers for an unsure message: the likeliest few,
+    or none when fewer than two are likely enough to be worth a button."""
+    likely = [name for name, confidence in guesses if confidence >= floor and is_topic(name)]
+    return likely[:MAX_GUESSES] if len(likely) >= MIN_GUESSES else []
 
 
 def topic_button(topic: Topic) -> Dict[str, str]:

@@ -74,6 +74,9 @@ class KnowledgeBase:
             return None
         return self.topics.get(intent[len(FAQ_INTENT_PREFIX) :])
 
+    def has_topic(self, intent: str) -> bool:
+        return self.topic_for_intent(intent) is not None
+
     def reply_for_intent(self, intent: Optional[str]) -> Reply:
         """The canned reply for a non-FAQ intent; unknown intents get the fallback."""
         return self.replies.get(intent or "", self.replies[FALLBACK_REPLY])

@@ -69,11 +69,10 @@ def rates(ranked: Sequence[Ranked], fallback: Fallback) -> Dict[str, float]:
 def symptom_reports(ranked: Sequence[Ranked], fallback: Fallback) -> Dict[str, int]:
     """Symptom reports the classifier catches, those the action's safety net adds
     (unsure, with a symptom report among the top guesses), and its false alarms."""
-    from actions.actions import SYMPTOMS_SAFETY_RANK
+    from actions.actions import may_report_symptoms
 
     def netted(r: Ranked) -> bool:
-        top = [intent for intent, _ in r.ranking[:SYMPTOMS_SAFETY_RANK]]
-        return fallback.decide(r) == FALLBACK and SYMPTOMS in top
+        return fallback.decide(r) == FALLBACK and may_report_symptoms(r.ranking)
 
     reports = [r for r in ranked if r.gold == SYMPTOMS]
     return {
@@ -93,10 +92,9 @@ def choose(ranked: Sequence[Ranked]) -> Fallback:
 
 def offered_topics(ranked: Ranked, floor: float) -> List[str]:
     """The topics "did you mean" offers (as `action_reply` picks them), or none."""
-    from actions.actions import MAX_GUESSES, MIN_GUESSES
+    from actions.actions import offered_intents
 
-    likely = [i for i, c in ranked.ranking if i.startswith(FAQ_PREFIX) and c >= floor]
-    return likely[:MAX_GUESSES] if len(likely) >= MIN_GUESSES else []
+    return offered_intents(ranked.ranking, lambda intent: intent.startswith(FAQ_PREFIX), floor)
 
 
 def did_you_mean(ranked: Sequence[Ranked], fallback: Fallback, floor: float) -> Dict[str, int]:

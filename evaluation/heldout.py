@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
+from evaluation.training import rank_with
+
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
 DECLINED = frozenset({"out_of_scope", "nlu_fallback"})
@@ -31,19 +33,11 @@ class Outcome:
 async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
     from rasa.shared.nlu.training_data.loading import load_data
 
-    outcomes = []
-    for message in load_data(str(path)).intent_examples:
-        parsed = await agent.parse_message(message.get("text"))
-        top = next(r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback")
-        outcomes.append(
-            Outcome(
-                text=message.get("text"),
-                expected=message.get("intent"),
-                predicted=parsed["intent"]["name"],
-                confidence=float(top["confidence"]),
-            )
-        )
-    return outcomes
+    rows = [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
+    return [
+        Outcome(text=text, expected=r.gold, predicted=r.chosen, confidence=r.confidence)
+        for (text, _), r in zip(rows, await rank_with(agent, rows))
+    ]
 
 
 def in_scope(outcomes: Sequence[Outcome]) -> List[Outcome]:

@@ -74,14 +74,16 @@ def train(rows: Sequence[Row], config: Dict[str, Any], workdir: Path) -> str:
 async def rank(model: str, rows: Sequence[Row]) -> List[Ranked]:
     from rasa.core.agent import Agent
 
-    agent = Agent.load(model)
+    return await rank_with(Agent.load(model), rows)
+
+
+async def rank_with(agent: Any, rows: Sequence[Row]) -> List[Ranked]:
+    """Each row's text parsed by a loaded Agent, with the gold intent alongside."""
+    from actions.actions import classifier_guesses
+
     ranked = []
     for text, gold in rows:
         parsed = await agent.parse_message(text)
-        ranking = tuple(
-            (r["name"], float(r["confidence"]))
-            for r in parsed["intent_ranking"]
-            if r["name"] != FALLBACK
-        )
+        ranking = tuple(classifier_guesses(parsed))
         ranked.append(Ranked(gold=gold, chosen=parsed["intent"]["name"], ranking=ranking))
     return ranked
