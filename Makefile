@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export VENV
 
-.PHONY: help chat web test eval bench review audit train actions validate lint types spacy lock clean
+.PHONY: help chat web test eval bench bench-scale scale-up scale-down scale-servers review audit train actions validate lint types spacy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -25,18 +25,34 @@ chat: train ## Train if needed, then chat in the terminal (rasa shell) with the 
 web: train web/node_modules/.installed ## Train if needed, then serve the demo page with the chat widget (http://localhost:8080)
 	@scripts/with_action_server.sh scripts/serve_web.sh
 
-test: $(VENV)/.dev-installed train web/node_modules/.installed $(CHROMIUM) ## Run every check: lint, types, data validation, pytest, test stories, eval and bench smoke
+test: $(VENV)/.dev-installed train web/node_modules/.installed $(CHROMIUM) scale-servers ## Run every check: lint, types, data validation, pytest (scaled-out stack included), test stories, eval and bench smokes
 	$(MAKE) --no-print-directory lint types validate
 	$(PY) -m pytest
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out build/results
 	$(PY) -m evaluation --smoke --out build/eval-smoke
 	$(PY) -m bench --smoke --out build/bench-smoke
+	$(PY) -m bench.scale --smoke --out build/bench-smoke
 
 eval: train ## Measure answer quality: held-out set, 5-fold CV, HINT3 vs Rasa's default (reports/quality.md)
 	$(PY) -m evaluation --out reports
 
 bench: train ## Speed and memory against a vanilla `rasa init` bot, same run (reports/bench.md)
 	$(PY) -m bench --out reports
+
+bench-scale: train scale-servers ## The scaled-out stack with 1 Rasa replica vs 2, same run (reports/bench-scale.md)
+	$(PY) -m bench.scale --out reports
+
+scale-up: train scale-servers ## Start 2 Rasa + 2 action servers behind nginx, with PostgreSQL and Redis (http://127.0.0.1:8088)
+	$(PY) -m deploy.stack up
+
+scale-down: ## Stop the scaled-out stack (its data stays in $$SCALE_DIR)
+	$(PY) -m deploy.stack down
+
+# Debian's servers for the scaled-out stack, installed when missing (as root).
+scale-servers:
+	@command -v nginx >/dev/null && command -v redis-server >/dev/null \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx redis-server postgresql; }
 
 review: $(VENV)/.installed ## List the most frequent questions the bot declined or was unsure about
 	$(PY) -m review
@@ -56,11 +72,11 @@ validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa
 	$(RASA) data validate --fail-on-warnings
 
 lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
-	$(VENV)/bin/ruff check actions bench channels review evaluation tests scripts
-	$(VENV)/bin/ruff format --check actions bench channels review evaluation tests scripts
+	$(VENV)/bin/ruff check actions bench channels deploy review evaluation tests scripts
+	$(VENV)/bin/ruff format --check actions bench channels deploy review evaluation tests scripts
 
-types: $(VENV)/.dev-installed ## Type-check actions/, bench/, channels/ and review/ (mypy)
-	$(VENV)/bin/mypy actions bench channels review
+types: $(VENV)/.dev-installed ## Type-check actions/, bench/, channels/, deploy/ and review/ (mypy)
+	$(VENV)/bin/mypy actions bench channels deploy review
 
 spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 
