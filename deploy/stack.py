@@ -11,6 +11,7 @@ Usage: python -m deploy.stack up|down|status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -128,9 +129,7 @@ class Stack:
         wait_for(f"{self.settings.url}/config.js", "nginx", self.folder / "nginx-error.log")
 
     def down(self) -> None:
-        for name, pid in reversed(list(self._read_state().items())):
-            if name != "postgres":
-                stop(pid)
+        stop(*reversed(list(self._read_state().values())))
         if (self.folder / "postgres" / "postmaster.pid").exists():
             self.stop_postgres()
         if self.state_file.exists():
@@ -201,19 +200,17 @@ class Stack:
         self._postgres("pg_ctl", "-D", str(self.folder / "postgres"), "-m", "fast", "-w", "stop")
 
     def start_redis(self) -> None:
+        """Settings in a file of its own: a password on the command line shows in `ps`."""
         (self.folder / "redis").mkdir(exist_ok=True)
-        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.settings.redis_port)]
-        command += [
-            "--requirepass",
-            self.secrets()["REDIS_PASSWORD"],
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        command += ["--dir", str(self.folder / "redis")]
-        self._start("redis", command, self.log("redis"))
-        wait_for_redis(self.settings.redis_port, self.secrets()["REDIS_PASSWORD"])
+        password = self.secrets()["REDIS_PASSWORD"]
+        config = self.folder / "redis.conf"
+        config.touch(mode=0o600)
+        config.write_text(
+            f"bind 127.0.0.1\nport {self.settings.redis_port}\nrequirepass {json.dumps(password)}\n"
+            f'save ""\nappendonly no\ndir {self.folder / "redis"}\n'
+        )
+        self._start("redis", ["redis-server", str(config)], self.log("redis"))
+        wait_for_redis(self.settings.redis_port, password)
 
     def start_actions(self, port: int) -> None:
         command = [RASA, "run", "actions", "--port", str(port)]
@@ -335,16 +332,17 @@ def alive(pid: int) -> bool:
         return True
 
 
-def stop(pid: int, timeout: float = 30) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def stop(*pids: int, timeout: float = 30) -> None:
+    """SIGTERM to all at once (each takes a few seconds to finish), SIGKILL if late."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(url: str, name: str, log: Path) -> None:
