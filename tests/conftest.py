@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -74,12 +73,6 @@ def write_knowledge(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: int) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -99,7 +92,7 @@ class Assistant:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.actions_port, self.rasa_port = _free_port(), _free_port()
+        self.actions_port, self.rasa_port = free_port(), free_port()
         self.database = folder / "conversations.db"
         self.endpoints = folder / "endpoints.yml"
         self.endpoints.write_text(
@@ -187,7 +180,7 @@ def review_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def action_server_url(review_store_path: Path) -> Iterator[str]:
     """A real action server (`rasa run actions`) on a free port, for the session."""
-    port = _free_port()
+    port = free_port()
     log = ROOT / "build" / "logs" / "test-actions.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
@@ -227,7 +220,7 @@ def web_urls(
     action_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Dict[str, str]]:
     """`rasa run` (REST channel, CORS for the page only) and the demo page, as in `make web`."""
-    rasa_port, page_port = _free_port(), _free_port()
+    rasa_port, page_port = free_port(), free_port()
     page = f"http://127.0.0.1:{page_port}"
     endpoints = tmp_path_factory.mktemp("web") / "endpoints.yml"
     endpoints.write_text(f"action_endpoint:\n  url: {action_server_url}\n")
