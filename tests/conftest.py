@@ -17,6 +17,8 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional,
 import pytest
 import yaml
 
+from bench.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SMALL_KNOWLEDGE: Dict[str, Any] = {
