@@ -21,17 +21,15 @@ USERS = 20
 
 def measure(replicas: int, questions: List[str], per_user: int) -> Dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-scale-{replicas}-"))
-    ports = [free_port() for _ in range(6)]
+    ports = [free_port() for _ in range(4 + 2 * replicas)]
     settings = Settings(
         folder,
-        rasa_replicas=replicas,
-        actions_replicas=replicas,
-        rasa_base_port=ports[0],
-        actions_base_port=ports[1],
-        balancer_port=ports[2],
-        actions_balancer_port=ports[3],
-        db_port=ports[4],
-        redis_port=ports[5],
+        rasa_ports=tuple(ports[4 : 4 + replicas]),
+        actions_ports=tuple(ports[4 + replicas :]),
+        balancer_port=ports[0],
+        actions_balancer_port=ports[1],
+        db_port=ports[2],
+        redis_port=ports[3],
     )
     stack = Stack(settings, extra_env={"REVIEW_STORE": str(folder / "review.db")})
     try:

@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")
@@ -38,10 +38,8 @@ POSTGRES_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 @dataclass(frozen=True)
 class Settings:
     folder: Path
-    rasa_replicas: int = 2
-    actions_replicas: int = 2
-    rasa_base_port: int = 5105
-    actions_base_port: int = 5155
+    rasa_ports: Tuple[int, ...] = (5105, 5106)  # one Rasa replica on each
+    actions_ports: Tuple[int, ...] = (5155, 5156)  # one action server on each
     balancer_port: int = 8088
     actions_balancer_port: int = 8089
     db_port: int = 5433
@@ -52,32 +50,31 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """SCALE_DIR, RASA_REPLICAS, ACTIONS_REPLICAS, RASA_BASE_PORT,
-        ACTIONS_BASE_PORT, BALANCER_PORT, ACTIONS_BALANCER_PORT, DB_PORT, REDIS_PORT,
-        DB_NAME, DB_USER, TICKET_LOCK_LIFETIME; unset ones keep the defaults above."""
+        """SCALE_DIR, RASA_REPLICAS and RASA_BASE_PORT (the replicas take consecutive
+        ports), ACTIONS_REPLICAS and ACTIONS_BASE_PORT (likewise), BALANCER_PORT,
+        ACTIONS_BALANCER_PORT, DB_PORT, REDIS_PORT, DB_NAME, DB_USER,
+        TICKET_LOCK_LIFETIME; unset ones keep the defaults above."""
         folder = env.get("SCALE_DIR") or str(Path(tempfile.gettempdir()) / "microneedling-scale")
         names = {
-            "rasa_replicas": "RASA_REPLICAS",
-            "actions_replicas": "ACTIONS_REPLICAS",
-            "rasa_base_port": "RASA_BASE_PORT",
-            "actions_base_port": "ACTIONS_BASE_PORT",
             "balancer_port": "BALANCER_PORT",
             "actions_balancer_port": "ACTIONS_BALANCER_PORT",
             "db_port": "DB_PORT",
             "redis_port": "REDIS_PORT",
             "lock_lifetime": "TICKET_LOCK_LIFETIME",
         }
-        numbers = {key: int(env[name]) for key, name in names.items() if env.get(name)}
-        texts = {key: env[key.upper()] for key in ("db_name", "db_user") if env.get(key.upper())}
-        return cls(Path(folder), **numbers, **texts)  # type: ignore[arg-type]
+        given: Dict[str, Any] = {k: int(env[name]) for k, name in names.items() if env.get(name)}
+        given.update({k: env[k.upper()] for k in ("db_name", "db_user") if env.get(k.upper())})
 
-    @property
-    def rasa_ports(self) -> List[int]:
-        return [self.rasa_base_port + i for i in range(self.rasa_replicas)]
+        def ports(kind: str, base: int) -> Tuple[int, ...]:
+            first = int(env.get(f"{kind}_BASE_PORT") or base)
+            return tuple(range(first, first + int(env.get(f"{kind}_REPLICAS") or 2)))
 
-    @property
-    def actions_ports(self) -> List[int]:
-        return [self.actions_base_port + i for i in range(self.actions_replicas)]
+        return cls(
+            Path(folder),
+            rasa_ports=ports("RASA", 5105),
+            actions_ports=ports("ACTIONS", 5155),
+            **given,
+        )
 
     @property
     def url(self) -> str:
@@ -239,7 +236,7 @@ class Stack:
         self._start("nginx", command, self.log("nginx"))
 
     def nginx_config(self) -> str:
-        def servers(ports: List[int]) -> str:
+        def servers(ports: Tuple[int, ...]) -> str:
             return "\n".join(
                 f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports
             )
@@ -384,7 +381,7 @@ def main() -> None:
             stack.down()
             raise
         settings = stack.settings
-        replicas = f"{settings.rasa_replicas} Rasa servers, {settings.actions_replicas} action"
+        replicas = f"{len(settings.rasa_ports)} Rasa servers, {len(settings.actions_ports)} action"
         print(f"Up: {replicas} servers.")
         print(f"  Chat with the assistant: {settings.url}  (logs: {stack.folder / 'logs'})")
         print("  `make scale-down` stops everything.")

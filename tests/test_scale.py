@@ -39,8 +39,8 @@ def stack() -> Iterator[Stack]:
     ports = [free_port() for _ in range(8)]
     settings = Settings(
         folder,
-        rasa_base_port=ports[0],  # the replicas take this port and the next
-        actions_base_port=ports[2],
+        rasa_ports=(ports[0], ports[1]),
+        actions_ports=(ports[2], ports[3]),
         balancer_port=ports[4],
         actions_balancer_port=ports[5],
         db_port=ports[6],
