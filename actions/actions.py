@@ -11,17 +11,26 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge import (
+    CONCERN_FOLLOW_UP,
     DECLINE_REPLY,
     DID_YOU_MEAN_REPLY,
     FALLBACK_REPLY,
+    FAQ_INTENT_PREFIX,
+    FEEDBACK_REPLY,
+    FOLLOW_UP_PREFIX,
     SYMPTOMS_REPLY,
+    Answer,
     KnowledgeBase,
+    Source,
     Topic,
     default_knowledge,
 )
 from review.store import ReviewStore
 
 DISCLAIMER_SLOT = "disclaimer_shown"
+CONCERN_SLOT = "concern"
+LAST_TOPIC_SLOT = "last_topic"
+THANK_INTENT = "thank"  # what "That helped" sends: its reply is the thank-you
 MAX_GUESSES = 3
 MIN_GUESSES = 2
 # Topics below this confidence are not worth offering; chosen on cross-validation
@@ -50,9 +59,17 @@ class KnowledgeAction(Action, ABC):
         turns the last message's buttons into a menu titled with its (unwrapped) text.
         """
         dispatcher.utter_message(text=text)
-        topics = [self.knowledge.topics[topic_id] for topic_id in topic_ids]
-        if topics:
-            buttons = [topic_button(t) for t in topics]
+        self.utter_topics(dispatcher, topic_ids)
+
+    def utter_topics(
+        self,
+        dispatcher: CollectingDispatcher,
+        topic_ids: Iterable[str],
+        extra_buttons: Sequence[Dict[str, str]] = (),
+    ) -> None:
+        buttons = [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
+        buttons += extra_buttons
+        if buttons:
             dispatcher.utter_message(text=self.knowledge.topic_prompt, buttons=buttons)
 
     def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
@@ -73,7 +90,15 @@ class KnowledgeAction(Action, ABC):
 
 
 class ActionAnswerFaq(KnowledgeAction):
-    """Answers an FAQ intent with its knowledge entry, sources and follow-ups."""
+    """Answers an FAQ intent with its knowledge entry, sources and follow-ups.
+
+    A message that asks several questions (`questions`, set by
+    components/multi_question.py) gets each answer, in the order asked. The
+    answer is the one specific to the skin concern in play when the knowledge
+    file has one. A follow-up ("how long?", "and for stretch marks?") is
+    answered from the topic answered last, or gets a question back when it is
+    not clear what it refers to.
+    """
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -81,17 +106,49 @@ class ActionAnswerFaq(KnowledgeAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
-        topic = self.knowledge.topic_for_intent(intent)
-        if topic is None:
+        concern = tracker.get_slot(CONCERN_SLOT)
+        asked_for_concern = intent == CONCERN_FOLLOW_UP
+        if intent and intent.startswith(FOLLOW_UP_PREFIX):
+            last_topic = tracker.get_slot(LAST_TOPIC_SLOT)
+            meant = follow_up_topic(self.knowledge, intent, last_topic, concern)
+            intents = [meant.intent] if meant else [intent]
+        else:
+            asked = asked_intents(tracker.latest_message) or [intent or ""]
+            intents = resolve_parts(self.knowledge, asked, concern)
+        topics = [self.knowledge.topic_for_intent(name) for name in intents]
+        if not any(topics):
             self.utter_reply(dispatcher, intent)
             return []
         events: List[EventType] = []
         if not tracker.get_slot(DISCLAIMER_SLOT):
             dispatcher.utter_message(text=self.knowledge.disclaimer)
             events.append(SlotSet(DISCLAIMER_SLOT, True))
-        # One line break, not two: Rasa's output channels split a text at blank lines.
-        self.utter_with_topics(dispatcher, f"{topic.answer}\n{source_line(topic)}", topic.related)
-        return events
+        for name, topic in zip(intents, topics):
+            if topic is None:  # a part the articles don't answer (price...): its reply
+                dispatcher.utter_message(text=self.knowledge.reply_for_intent(name).text)
+                continue
+            # Asked for a concern that a general topic has nothing specific on: say so.
+            specific = concern in topic.by_concern or topic.id == concern
+            if asked_for_concern and concern and not specific:
+                general = self.knowledge.general_for_concern
+                name_of = self.knowledge.concerns.get(concern, concern)
+                dispatcher.utter_message(text=general.format(concern=name_of))
+            dispatcher.utter_message(text=answer_text(topic.answer_for(concern)))
+        answered = {t.id for t in topics if t is not None}
+        last = [t for t in topics if t is not None][-1]
+        related = [r for r in last.related if r not in answered]
+        # The feedback buttons share the follow-ups' message: `rasa shell` offers
+        # only the last message's buttons.
+        feedback = self.knowledge.feedback
+        self.utter_topics(
+            dispatcher,
+            related,
+            [
+                {"title": feedback.helpful, "payload": f"/{THANK_INTENT}"},
+                {"title": feedback.not_helpful, "payload": f"/{FEEDBACK_REPLY}"},
+            ],
+        )
+        return [*events, SlotSet(LAST_TOPIC_SLOT, last.id)]
 
 
 class ActionReply(KnowledgeAction):
@@ -112,6 +169,9 @@ class ActionReply(KnowledgeAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
+        if intent == FEEDBACK_REPLY:
+            self.after_a_miss(dispatcher, tracker)
+            return []
         guesses = classifier_guesses(tracker.latest_message)
         if intent == FALLBACK_REPLY and may_report_symptoms(guesses):
             intent = SYMPTOMS_REPLY
@@ -130,6 +190,35 @@ class ActionReply(KnowledgeAction):
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
         dispatcher.utter_message(text=reply.text, buttons=buttons)
         return []
+
+    def after_a_miss(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """The user says the last answer missed: offer the other topics the question
+        may have meant, and keep the question for review."""
+        question = last_answered_question(tracker)
+        reply = self.knowledge.replies[FEEDBACK_REPLY]
+        if question is None:
+            self.utter_with_topics(dispatcher, reply.text, reply.suggest)
+            return
+        guesses = classifier_guesses(question)
+        answered = set(asked_intents(question)) or {question["intent"]["name"]}
+        others = [
+            name
+            for name, confidence in guesses
+            if confidence >= MIN_GUESS_CONFIDENCE
+            and self.knowledge.has_topic(name)
+            and name not in answered
+        ][:MAX_GUESSES]
+        self.store.record(question.get("text") or "", "not helpful", guesses[:MAX_GUESSES])
+        # Without likely alternatives, the usual suggestions, less what was answered.
+        topic_ids = [t.id for t in map(self.knowledge.topic_for_intent, others) if t] or [
+            t for t in reply.suggest if FAQ_INTENT_PREFIX + t not in answered
+        ]
+        dispatcher.utter_message(text=reply.text)
+        self.utter_topics(
+            dispatcher,
+            topic_ids,
+            [{"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"}],
+        )
 
     def record_unanswered(
         self, tracker: Tracker, intent: Optional[str], guesses: Guesses, offered_guesses: bool
@@ -169,11 +258,69 @@ def offered_intents(
     return likely[:MAX_GUESSES] if len(likely) >= MIN_GUESSES else []
 
 
+def last_answered_question(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The parse data of the last message answered from the knowledge file, before
+    the current one; None when there is none or a button click was answered."""
+    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    for event in reversed(user_events[:-1]):
+        parsed = event.get("parse_data") or {}
+        intent = (parsed.get("intent") or {}).get("name") or ""
+        if intent.startswith(FAQ_INTENT_PREFIX):
+            return None if (event.get("text") or "").startswith("/") else parsed
+    return None
+
+
+def resolve_parts(
+    knowledge: KnowledgeBase, intents: List[str], concern: Optional[str]
+) -> List[str]:
+    """The intents to answer for a message's parts: a follow-up part ("...and how
+    long do they last") becomes the topic it means after the part before it; one
+    that means nothing clear is dropped."""
+    resolved: List[str] = []
+    for name in intents:
+        if name.startswith(FOLLOW_UP_PREFIX):
+            previous = knowledge.topic_for_intent(resolved[-1] if resolved else None)
+            meant = follow_up_topic(knowledge, name, previous.id if previous else None, concern)
+            if meant is None or meant.intent in resolved:
+                continue
+            name = meant.intent
+        resolved.append(name)
+    return resolved
+
+
+def follow_up_topic(
+    knowledge: KnowledgeBase, intent: str, last_topic: Optional[str], concern: Optional[str]
+) -> Optional[Topic]:
+    """The topic a follow-up means after `last_topic`, or None when unclear."""
+    last = knowledge.topics.get(last_topic or "")
+    if intent == CONCERN_FOLLOW_UP:
+        if not concern:
+            return None
+        # After a concern's own topic (acne scars), another concern's topic;
+        # after any other topic (sessions), that topic for the new concern.
+        if last is None or last.id in knowledge.concerns:
+            return knowledge.topics.get(concern)
+        return last
+    target = last.follow_ups.get(intent[len(FOLLOW_UP_PREFIX) :]) if last else None
+    return knowledge.topics.get(target or "")
+
+
+def asked_intents(message: Dict[str, Any]) -> List[str]:
+    """The intents of the questions a message asks, in order, when it asks several."""
+    questions = message.get("questions") or []
+    return [q["intent"] for q in questions if isinstance(q, dict) and q.get("intent")]
+
+
+def answer_text(answer: Answer) -> str:
+    # One line break, not two: Rasa's output channels split a text at blank lines.
+    return f"{answer.text}\n{source_line(answer.sources)}"
+
+
 def topic_button(topic: Topic) -> Dict[str, str]:
     """A button titled with the topic's question; its payload triggers the intent."""
     return {"title": topic.question, "payload": f"/{topic.intent}"}
 
 
-def source_line(topic: Topic) -> str:
-    label = "Source" if len(topic.sources) == 1 else "Sources"
-    return f"{label}: " + "; ".join(f"“{s.title}”" for s in topic.sources)
+def source_line(sources: Sequence[Source]) -> str:
+    label = "Source" if len(sources) == 1 else "Sources"
+    return f"{label}: " + "; ".join(f"“{s.title}”" for s in sources)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -24,6 +24,13 @@ FALLBACK_REPLY = "nlu_fallback"
 DECLINE_REPLY = "out_of_scope"
 SYMPTOMS_REPLY = "report_symptoms"
 DID_YOU_MEAN_REPLY = "did_you_mean"
+FEEDBACK_REPLY = "feedback_not_helpful"
+# Elliptical follow-ups ("how long?", "and after?", "is that normal?") are the
+# intents follow_up_<aspect>; a topic's `follow_ups` says which topic each one
+# means after it, and the reply follow_up_<aspect> asks when none is in play.
+FOLLOW_UP_PREFIX = "follow_up_"
+ASPECTS = ("how_long", "after", "is_normal")
+CONCERN_FOLLOW_UP = "follow_up_concern"  # "and for stretch marks?"
 RELATED_RANGE = (2, 3)
 
 
@@ -42,16 +49,28 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Answer:
+    text: str
+    sources: Tuple[Source, ...]
+
+
+@dataclass(frozen=True)
 class Topic:
     id: str
     question: str
     answer: str
     sources: Tuple[Source, ...]
     related: Tuple[str, ...]
+    follow_ups: Mapping[str, str] = field(default_factory=dict)  # aspect -> topic id
+    by_concern: Mapping[str, Answer] = field(default_factory=dict)  # concern -> answer
 
     @property
     def intent(self) -> str:
         return FAQ_INTENT_PREFIX + self.id
+
+    def answer_for(self, concern: Optional[str]) -> Answer:
+        """The answer specific to the skin concern in play, or the general one."""
+        return self.by_concern.get(concern or "") or Answer(self.answer, self.sources)
 
 
 @dataclass(frozen=True)
@@ -61,13 +80,25 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class FeedbackButtons:
+    """Titles of the buttons under an answer: it helped, or it missed."""
+
+    helpful: str
+    not_helpful: str
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     topics: Dict[str, Topic]
     replies: Dict[str, Reply]
     disclaimer: str
     topic_prompt: str
     something_else: str
+    feedback: FeedbackButtons
     unavailable: str
+    # Skin concerns (the `concern` entity's values) are topic ids; each has a name.
+    concerns: Mapping[str, str] = field(default_factory=dict)
+    general_for_concern: str = "{concern}"  # says a general answer is not specific
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
@@ -114,6 +145,12 @@ class _Reader:
             raise self.fail(entry, field, "expected non-empty text")
         return " ".join(value.split())
 
+    def id_map(self, data: Mapping[str, Any], entry: str, field: str) -> Mapping[str, Any]:
+        value = data.get(field, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise self.fail(entry, field, "expected a mapping keyed by id")
+        return value
+
     def ids(self, data: Mapping[str, Any], entry: str, field: str) -> List[str]:
         value = data.get(field, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -149,7 +186,10 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
             "disclaimer",
             "topic_prompt",
             "something_else",
+            "feedback",
             "unavailable",
+            "concerns",
+            "general_for_concern",
         ),
     )
 
@@ -164,20 +204,34 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
     topics: Dict[str, Topic] = {}
     for index, item in enumerate(reader.entries(document, "topics")):
         topic_id = reader.entry_id(item, "topics", index, topics)
-        data = reader.fields(item, topic_id, ("id", "question", "answer", "sources", "related"))
-        source_ids = reader.ids(data, topic_id, "sources")
-        if not source_ids:
-            raise reader.fail(topic_id, "sources", "name at least one source")
-        for source_id in source_ids:
-            if source_id not in sources:
-                raise reader.fail(topic_id, "sources", f"unknown source id '{source_id}'")
+        data = reader.fields(
+            item,
+            topic_id,
+            ("id", "question", "answer", "sources", "related"),
+            ("follow_ups", "by_concern"),
+        )
+        by_concern = {}
+        for concern, variant in reader.id_map(data, topic_id, "by_concern").items():
+            entry = f"{topic_id}.by_concern.{concern}"
+            fields = reader.fields(variant, entry, ("answer", "sources"))
+            by_concern[concern] = Answer(
+                reader.text(fields, entry, "answer"), cited(reader, sources, fields, entry)
+            )
         topics[topic_id] = Topic(
             id=topic_id,
             question=reader.text(data, topic_id, "question"),
             answer=reader.text(data, topic_id, "answer"),
-            sources=tuple(sources[s] for s in source_ids),
+            sources=cited(reader, sources, data, topic_id),
             related=tuple(reader.ids(data, topic_id, "related")),
+            follow_ups=dict(reader.id_map(data, topic_id, "follow_ups")),
+            by_concern=by_concern,
         )
+
+    concerns: Dict[str, str] = {}
+    for concern, name in reader.id_map(document, "file", "concerns").items():
+        if concern not in topics:
+            raise reader.fail("concerns", concern, "not a topic id")
+        concerns[concern] = reader.text({"name": name}, f"concerns.{concern}", "name")
 
     low, high = RELATED_RANGE
     for topic in topics.values():
@@ -186,6 +240,14 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
         for related_id in topic.related:
             if related_id not in topics or related_id == topic.id:
                 raise reader.fail(topic.id, "related", f"unknown topic id '{related_id}'")
+        for aspect, target in topic.follow_ups.items():
+            if aspect not in ASPECTS:
+                raise reader.fail(topic.id, "follow_ups", f"unknown aspect '{aspect}'")
+            if target not in topics:
+                raise reader.fail(topic.id, "follow_ups", f"unknown topic id '{target}'")
+        for concern in topic.by_concern:
+            if concern not in concerns:
+                raise reader.fail(topic.id, "by_concern", f"unknown concern '{concern}'")
 
     replies: Dict[str, Reply] = {}
     for intent, item in reader.mapping(document["replies"], "replies", "*").items():
@@ -195,18 +257,52 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
             if topic_id not in topics:
                 raise reader.fail(f"replies.{intent}", "suggest", f"unknown topic id '{topic_id}'")
         replies[intent] = Reply(reader.text(data, f"replies.{intent}", "text"), tuple(suggest))
-    for required in (FALLBACK_REPLY, DID_YOU_MEAN_REPLY, SYMPTOMS_REPLY):
+    clarifying = [FOLLOW_UP_PREFIX + aspect for aspect in ASPECTS]
+    for required in [
+        FALLBACK_REPLY,
+        DID_YOU_MEAN_REPLY,
+        SYMPTOMS_REPLY,
+        FEEDBACK_REPLY,
+        *clarifying,
+    ]:
         if required not in replies:
             raise reader.fail("replies", required, "missing")
 
+    feedback = reader.fields(document["feedback"], "feedback", ("helpful", "not_helpful"))
     return KnowledgeBase(
         topics,
         replies,
         disclaimer=reader.text(document, "file", "disclaimer"),
         topic_prompt=reader.text(document, "file", "topic_prompt"),
         something_else=reader.text(document, "file", "something_else"),
+        feedback=FeedbackButtons(
+            helpful=reader.text(feedback, "feedback", "helpful"),
+            not_helpful=reader.text(feedback, "feedback", "not_helpful"),
+        ),
         unavailable=reader.text(document, "file", "unavailable"),
+        concerns=concerns,
+        general_for_concern=general_for_concern(reader, document),
     )
+
+
+def cited(
+    reader: _Reader, sources: Mapping[str, Source], data: Mapping[str, Any], entry: str
+) -> Tuple[Source, ...]:
+    """The sources an answer names: at least one, each declared under `sources`."""
+    source_ids = reader.ids(data, entry, "sources")
+    if not source_ids:
+        raise reader.fail(entry, "sources", "name at least one source")
+    for source_id in source_ids:
+        if source_id not in sources:
+            raise reader.fail(entry, "sources", f"unknown source id '{source_id}'")
+    return tuple(sources[s] for s in source_ids)
+
+
+def general_for_concern(reader: _Reader, document: Mapping[str, Any]) -> str:
+    text = reader.text(document, "file", "general_for_concern")
+    if "{concern}" not in text:
+        raise reader.fail("file", "general_for_concern", "must contain {concern}")
+    return text
 
 
 def load_knowledge(path: Path = DEFAULT_PATH) -> KnowledgeBase:

@@ -1,17 +1,21 @@
-"""Scores the trained assistant on the held-out questions (tests/nlu_heldout.yml):
-questions written as users type, never in the training data."""
+"""Scores the trained assistant on the held-out questions (tests/nlu_heldout.yml)
+and on messages that ask several questions (tests/multi_questions.yml): written
+as users type, never in the training data."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple, Union
+
+import yaml
 
 from evaluation.training import rank_with
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
+MULTI_QUESTIONS = ROOT / "tests" / "multi_questions.yml"
 DECLINED = frozenset({"out_of_scope", "nlu_fallback"})
 FAQ_PREFIX = "faq_"
 
@@ -22,6 +26,7 @@ class Outcome:
     expected: str
     predicted: str  # after the FallbackClassifier: may be nlu_fallback
     confidence: float  # of the classifier's top intent
+    answered: Tuple[str, ...] = ()  # the intents answered, in order
 
     @property
     def correct(self) -> bool:
@@ -29,14 +34,50 @@ class Outcome:
             return self.predicted in DECLINED
         return self.predicted == self.expected
 
+    @property
+    def answered_once(self) -> bool:
+        """Not taken for several questions."""
+        return len(self.answered) == 1
+
+
+@dataclass(frozen=True)
+class MultiOutcome:
+    text: str
+    expected: Tuple[str, ...]  # the intents asked, in order
+    answered: Tuple[str, ...]
+
+    @property
+    def correct(self) -> bool:
+        """Every question answered, in the order asked, and nothing else."""
+        return self.answered == self.expected
+
+    @property
+    def predicted(self) -> str:
+        return " + ".join(self.answered)
+
 
 async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     rows = [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
     return [
-        Outcome(text=text, expected=r.gold, predicted=r.chosen, confidence=r.confidence)
+        Outcome(
+            text=text,
+            expected=r.gold,
+            predicted=r.chosen,
+            confidence=r.confidence,
+            answered=r.answered,
+        )
         for (text, _), r in zip(rows, await rank_with(agent, rows))
+    ]
+
+
+async def predict_multi(agent: Any, path: Path = MULTI_QUESTIONS) -> List[MultiOutcome]:
+    messages = yaml.safe_load(path.read_text())["messages"]
+    rows = [(m["text"], "+".join(m["intents"])) for m in messages]
+    return [
+        MultiOutcome(text=text, expected=tuple(gold.split("+")), answered=r.answered)
+        for (text, gold), r in zip(rows, await rank_with(agent, rows))
     ]
 
 
@@ -55,7 +96,7 @@ def chitchat(outcomes: Sequence[Outcome]) -> List[Outcome]:
     ]
 
 
-def rate(outcomes: Sequence[Outcome]) -> float:
+def rate(outcomes: Sequence[Union[Outcome, MultiOutcome]]) -> float:
     return sum(o.correct for o in outcomes) / len(outcomes)
 
 

@@ -21,6 +21,7 @@ class Ranked:
     gold: str
     chosen: str  # what the pipeline as configured decides: may be nlu_fallback
     ranking: Tuple[Tuple[str, float], ...]  # the classifier's, FallbackClassifier's entry left out
+    answered: Tuple[str, ...] = ()  # the intents answered, in order: several for several questions
 
     @property
     def top(self) -> str:
@@ -79,11 +80,16 @@ async def rank(model: str, rows: Sequence[Row]) -> List[Ranked]:
 
 async def rank_with(agent: Any, rows: Sequence[Row]) -> List[Ranked]:
     """Each row's text parsed by a loaded Agent, with the gold intent alongside."""
-    from actions.actions import classifier_guesses
+    from actions.actions import asked_intents, classifier_guesses, resolve_parts
+    from actions.knowledge import default_knowledge
 
     ranked = []
     for text, gold in rows:
         parsed = await agent.parse_message(text)
+        chosen = parsed["intent"]["name"]
         ranking = tuple(classifier_guesses(parsed))
-        ranked.append(Ranked(gold=gold, chosen=parsed["intent"]["name"], ranking=ranking))
+        answered = tuple(
+            resolve_parts(default_knowledge(), asked_intents(parsed) or [chosen], None)
+        )
+        ranked.append(Ranked(gold=gold, chosen=chosen, ranking=ranking, answered=answered))
     return ranked

@@ -33,6 +33,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
             "answer": "A little, says Alpha.",
             "sources": ["alpha"],
             "related": ["sessions", "safety"],
+            "follow_ups": {"how_long": "sessions"},
         },
         {
             "id": "sessions",
@@ -40,6 +41,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
             "answer": "Alpha and Beta give different numbers.",
             "sources": ["alpha", "beta"],
             "related": ["pain", "safety"],
+            "by_concern": {"scars": {"answer": "For scars, Beta says more.", "sources": ["beta"]}},
         },
         {
             "id": "safety",
@@ -48,16 +50,30 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
             "sources": ["beta"],
             "related": ["pain", "sessions"],
         },
+        {
+            "id": "scars",
+            "question": "Does it help scars?",
+            "answer": "Yes, says Alpha.",
+            "sources": ["alpha"],
+            "related": ["pain", "sessions"],
+        },
     ],
     "replies": {
         "greet": {"text": "Hello there.", "suggest": ["pain", "sessions"]},
         "nlu_fallback": {"text": "Not sure what you meant.", "suggest": ["safety"]},
         "did_you_mean": {"text": "Did you mean?"},
         "report_symptoms": {"text": "Call a doctor."},
+        "feedback_not_helpful": {"text": "Sorry. Did you mean?", "suggest": ["pain", "safety"]},
+        "follow_up_how_long": {"text": "How long for what?", "suggest": ["sessions"]},
+        "follow_up_after": {"text": "After what?"},
+        "follow_up_is_normal": {"text": "Check with a doctor."},
     },
     "disclaimer": "Information only.",
     "topic_prompt": "More:",
     "something_else": "Other",
+    "feedback": {"helpful": "Helped", "not_helpful": "Missed"},
+    "concerns": {"scars": "scars", "safety": "safety worries"},
+    "general_for_concern": "Nothing specific on {concern}.",
     "unavailable": "Try later.",
 }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
+from conftest import SMALL_KNOWLEDGE
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -27,12 +28,15 @@ def store(tmp_path: Path) -> ReviewStore:
 
 
 def tracker_for(
-    intent: Optional[str], disclaimer_shown: bool = False, text: str = "some question"
+    intent: Optional[str],
+    disclaimer_shown: bool = False,
+    text: str = "some question",
+    **slots: Any,
 ) -> Tracker:
     latest: Dict[str, Any] = {"text": text, "intent": {"name": intent}}
     return Tracker(
         sender_id="test-user",
-        slots={"disclaimer_shown": disclaimer_shown},
+        slots={"disclaimer_shown": disclaimer_shown, **slots},
         latest_message=latest if intent else {},
         events=[],
         paused=False,
@@ -69,8 +73,10 @@ async def test_faq_answer_has_text_source_and_follow_up_buttons(knowledge: Knowl
     assert follow_ups["buttons"] == [
         {"title": "Does it hurt?", "payload": "/faq_pain"},
         {"title": "Is it safe?", "payload": "/faq_safety"},
+        {"title": "Helped", "payload": "/thank"},
+        {"title": "Missed", "payload": "/feedback_not_helpful"},
     ]
-    assert events == [SlotSet("disclaimer_shown", True)]
+    assert events == [SlotSet("disclaimer_shown", True), SlotSet("last_topic", "sessions")]
 
 
 async def test_single_source_is_named_in_the_singular(knowledge: KnowledgeBase) -> None:
@@ -85,7 +91,7 @@ async def test_disclaimer_is_shown_once_per_conversation(knowledge: KnowledgeBas
         "A little, says Alpha.\nSource: “Alpha Article”",
         "More:",
     ]
-    assert events == []
+    assert events == [SlotSet("last_topic", "pain")]  # no second disclaimer
 
 
 @pytest.mark.parametrize("intent", ["faq_price", "report_symptoms", None])
@@ -227,3 +233,166 @@ async def test_answered_messages_and_button_clicks_are_not_recorded(
 ) -> None:
     await run(ActionReply(knowledge, store), tracker_for(intent, text=text))
     assert store.most_frequent() == []
+
+
+def asking(*intents: str) -> Tracker:
+    """A message that asks several questions, as components/multi_question.py marks it."""
+    tracker = tracker_for(intents[0])
+    tracker.latest_message["questions"] = [
+        {"text": f"question {i}", "intent": name, "confidence": 0.9}
+        for i, name in enumerate(intents)
+    ]
+    return tracker
+
+
+async def test_several_questions_get_each_answer_in_order_then_follow_ups(
+    knowledge: KnowledgeBase,
+) -> None:
+    messages, events = await run(ActionAnswerFaq(knowledge), asking("faq_safety", "faq_pain"))
+    disclaimer, first, second, follow_ups = messages
+    assert disclaimer["text"] == "Information only."
+    assert first == {**first, "text": "Mostly, says Beta.\nSource: “Beta Article”", "buttons": []}
+    assert second["text"] == "A little, says Alpha.\nSource: “Alpha Article”"
+    # The last answer's related topics, without the ones just answered.
+    assert [b["payload"] for b in follow_ups["buttons"][:-2]] == ["/faq_sessions"]
+    assert events == [SlotSet("disclaimer_shown", True), SlotSet("last_topic", "pain")]
+
+
+async def test_a_question_the_articles_do_not_answer_gets_its_reply_in_its_place(
+    write_knowledge: Callable[..., Path],
+) -> None:
+    replies = {**SMALL_KNOWLEDGE["replies"], "out_of_scope": {"text": "Sorry, not covered."}}
+    knowledge = load_knowledge(write_knowledge({**SMALL_KNOWLEDGE, "replies": replies}))
+    tracker = asking("out_of_scope", "faq_pain", "report_symptoms")
+    messages, _ = await run(ActionAnswerFaq(knowledge), tracker)
+    texts = [m["text"] for m in messages]
+    assert texts[1:] == ["Sorry, not covered.", texts[2], "Call a doctor.", "More:"]
+    assert texts[2].startswith("A little, says Alpha.")
+    assert [b["payload"] for b in messages[-1]["buttons"][:-2]] == ["/faq_sessions", "/faq_safety"]
+
+
+def after_answer(text: str, ranking: List[Dict[str, Any]], feedback: str) -> Tracker:
+    """A conversation where `text` was answered, then the user sent `feedback`."""
+    asked = {"text": text, "intent": ranking[0], "intent_ranking": ranking}
+    tracker = tracker_for("feedback_not_helpful", disclaimer_shown=True, text=feedback)
+    tracker.events = [
+        {"event": "user", "text": text, "parse_data": asked},
+        {"event": "action", "name": "action_answer_faq"},
+        {"event": "bot", "text": "an answer"},
+        {"event": "user", "text": feedback, "parse_data": tracker.latest_message},
+    ]
+    return tracker
+
+
+async def test_answers_end_with_feedback_buttons(knowledge: KnowledgeBase) -> None:
+    messages, _ = await run(ActionAnswerFaq(knowledge), tracker_for("faq_pain"))
+    assert messages[-1]["buttons"][-2:] == [
+        {"title": "Helped", "payload": "/thank"},
+        {"title": "Missed", "payload": "/feedback_not_helpful"},
+    ]
+
+
+async def test_not_helpful_offers_the_other_likely_topics_and_keeps_the_question(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    ranking = [
+        {"name": "faq_pain", "confidence": 0.6},
+        {"name": "faq_safety", "confidence": 0.3},
+        {"name": "greet", "confidence": 0.06},
+        {"name": "faq_sessions", "confidence": 0.01},  # too unlikely to offer
+    ]
+    tracker = after_answer("does it sting, mail me at a@b.org", ranking, "/feedback_not_helpful")
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    assert messages[0]["text"] == "Sorry. Did you mean?"
+    assert messages[1]["buttons"] == [
+        {"title": "Is it safe?", "payload": "/faq_safety"},
+        {"title": "Other", "payload": "/out_of_scope"},
+    ]
+    (kept,) = store.most_frequent()
+    assert (kept.text, kept.reason) == ("does it sting, mail me at [email]", "not helpful")
+    assert kept.guesses[0] == ("faq_pain", 0.6)
+
+
+async def test_not_helpful_without_alternatives_suggests_topics(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    ranking = [{"name": "faq_pain", "confidence": 0.99}]
+    tracker = after_answer("does it sting", ranking, "that didn't help")
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    # The suggestions without pain, which was answered.
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_safety", "/out_of_scope"]
+    assert len(store.most_frequent()) == 1
+
+
+async def test_not_helpful_with_nothing_answered_before_records_nothing(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    tracker = tracker_for("feedback_not_helpful", text="that didn't help")
+    tracker.events = [{"event": "user", "text": "that didn't help", "parse_data": {}}]
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    assert messages[0]["text"] == "Sorry. Did you mean?"
+    assert store.most_frequent() == []
+
+
+async def answers_to(knowledge: KnowledgeBase, tracker: Tracker) -> List[str]:
+    messages, _ = await run(ActionAnswerFaq(knowledge), tracker)
+    return [m["text"] for m in messages]
+
+
+async def test_follow_up_is_answered_from_the_topic_in_play(knowledge: KnowledgeBase) -> None:
+    tracker = tracker_for("follow_up_how_long", disclaimer_shown=True, last_topic="pain")
+    texts = await answers_to(knowledge, tracker)
+    assert texts[0].startswith("Alpha and Beta give different numbers.")  # pain: how_long
+
+
+@pytest.mark.parametrize("last_topic", [None, "safety"])  # nothing in play; no such follow-up
+async def test_unclear_follow_up_gets_a_question_back(
+    knowledge: KnowledgeBase, last_topic: Optional[str]
+) -> None:
+    tracker = tracker_for("follow_up_how_long", disclaimer_shown=True, last_topic=last_topic)
+    messages, events = await run(ActionAnswerFaq(knowledge), tracker)
+    assert messages[0]["text"] == "How long for what?"
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_sessions"]
+    assert events == []
+
+
+async def test_answer_specific_to_the_concern_in_play(knowledge: KnowledgeBase) -> None:
+    tracker = tracker_for("faq_sessions", disclaimer_shown=True, concern="scars")
+    texts = await answers_to(knowledge, tracker)
+    assert texts[0] == "For scars, Beta says more.\nSource: “Beta Article”"
+
+
+async def test_concern_follow_up_applies_the_new_concern_to_the_topic_in_play(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = tracker_for(
+        "follow_up_concern", disclaimer_shown=True, last_topic="sessions", concern="scars"
+    )
+    assert (await answers_to(knowledge, tracker))[0].startswith("For scars, Beta says more.")
+    # Without an answer specific to that concern: the general one, saying so.
+    tracker = tracker_for(
+        "follow_up_concern", disclaimer_shown=True, last_topic="pain", concern="safety"
+    )
+    texts = await answers_to(knowledge, tracker)
+    assert texts[:2] == ["Nothing specific on safety worries.", texts[1]]
+    assert texts[1].startswith("A little, says Alpha.")
+
+
+async def test_concern_follow_up_after_a_concern_topic_answers_the_other_concern(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = tracker_for(
+        "follow_up_concern", disclaimer_shown=True, last_topic="scars", concern="safety"
+    )
+    assert (await answers_to(knowledge, tracker))[0].startswith("Mostly, says Beta.")
+
+
+async def test_follow_up_part_of_a_message_refers_to_the_part_before(
+    knowledge: KnowledgeBase,
+) -> None:
+    texts = await answers_to(knowledge, asking("faq_pain", "follow_up_how_long"))
+    assert texts[1].startswith("A little, says Alpha.")
+    assert texts[2].startswith("Alpha and Beta give different numbers.")
+    # A follow-up part that refers to nothing clear is left out.
+    texts = await answers_to(knowledge, asking("faq_safety", "follow_up_after"))
+    assert texts[1:] == [texts[1], "More:"] and texts[1].startswith("Mostly, says Beta.")

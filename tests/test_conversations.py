@@ -45,7 +45,22 @@ async def test_faq_question_gets_its_answer_source_and_follow_ups(
     assert disclaimer["text"] == KNOWLEDGE.disclaimer
     assert is_answer_to(answer, topic)
     assert follow_ups["text"] == KNOWLEDGE.topic_prompt
-    assert [b["payload"] for b in follow_ups["buttons"]] == [f"/faq_{t}" for t in topic.related]
+    payloads = [b["payload"] for b in follow_ups["buttons"]]
+    assert payloads == [f"/faq_{t}" for t in topic.related] + ["/thank", "/feedback_not_helpful"]
+
+
+async def test_two_questions_in_one_message_get_both_answers_in_order(agent: Any) -> None:
+    pain, sessions = KNOWLEDGE.topics["pain"], KNOWLEDGE.topics["number_of_sessions"]
+    replies = await say(agent, "does it hurt and how many sessions will I need?", new_sender())
+    disclaimer, first, second, follow_ups = replies
+    assert is_answer_to(first, pain) and is_answer_to(second, sessions)
+    assert follow_ups["text"] == KNOWLEDGE.topic_prompt
+    assert "/faq_pain" not in [b["payload"] for b in follow_ups["buttons"]]
+
+
+async def test_one_question_with_and_in_it_gets_one_answer(agent: Any) -> None:
+    replies = await say(agent, "is microneedling safe and effective?", new_sender())
+    assert len(replies) == 3  # disclaimer, one answer, follow-ups
 
 
 async def test_disclaimer_once_then_follow_up_button_answers_its_topic(agent: Any) -> None:
@@ -115,3 +130,88 @@ async def test_a_declined_question_is_kept_for_review_without_personal_data(
         q for q in ReviewStore(review_store_path).most_frequent(1000) if q.reason == "declined"
     ]
     assert "can you email the price list to me at [email]" in [q.text for q in recorded]
+
+
+def times_kept(store_path: Path, text: str, reason: str) -> int:
+    kept = ReviewStore(store_path).most_frequent(1000)
+    return sum(q.times for q in kept if q.text == text and q.reason == reason)
+
+
+async def test_that_did_not_help_offers_other_topics_and_keeps_the_question(
+    agent: Any, review_store_path: Path
+) -> None:
+    sender = new_sender()
+    kept_before = times_kept(review_store_path, "does it hurt?", "not helpful")
+    await say(agent, "does it hurt?", sender)
+    reply, options = await say(agent, "that didn't help", sender)
+    assert times_kept(review_store_path, "does it hurt?", "not helpful") == kept_before + 1
+    assert reply["text"] == KNOWLEDGE.replies["feedback_not_helpful"].text
+    payloads = [b["payload"] for b in options["buttons"]]
+    assert payloads[-1] == "/out_of_scope" and "/faq_pain" not in payloads
+    assert all(KNOWLEDGE.topic_for_intent(p.lstrip("/")) for p in payloads[:-1])
+
+
+async def test_that_helped_button_gets_the_thank_you(agent: Any) -> None:
+    sender = new_sender()
+    answer = await say(agent, "how many sessions will I need?", sender)
+    helped = next(b for b in answer[-1]["buttons"] if b["title"] == KNOWLEDGE.feedback.helpful)
+    (reply,) = await say(agent, helped["payload"], sender)
+    assert reply["text"] == KNOWLEDGE.replies["thank"].text
+
+
+def answered_topics(replies: List[Dict[str, Any]]) -> List[str]:
+    """The topics whose answer (general or for a concern) the replies contain."""
+    found = []
+    for message in replies:
+        for topic in KNOWLEDGE.topics.values():
+            answers = [topic.answer, *(a.text for a in topic.by_concern.values())]
+            if message["text"].partition("\n")[0] in answers:
+                found.append(topic.id)
+    return found
+
+
+async def test_two_questions_then_a_concern_then_an_elliptical_follow_up(agent: Any) -> None:
+    """The exchange from the issue: each turn answers what the user meant."""
+    sender = new_sender()
+    first = await say(agent, "does it hurt and how many sessions will I need?", sender)
+    assert answered_topics(first) == ["pain", "number_of_sessions"]
+    second = await say(agent, "and for acne scars?", sender)
+    for_acne = KNOWLEDGE.topics["number_of_sessions"].by_concern["acne_scars"]
+    assert second[0]["text"].startswith(for_acne.text)
+    third = await say(agent, "what about after, can I go running?", sender)
+    assert answered_topics(third) == ["aftercare_exercise"]
+
+
+async def test_concern_carries_over_to_the_next_question(agent: Any) -> None:
+    sender = new_sender()
+    assert answered_topics(await say(agent, "does it help with acne scars?", sender)) == [
+        "acne_scars"
+    ]
+    replies = await say(agent, "and for strech marks?", sender)  # misspelt on purpose
+    assert answered_topics(replies) == ["stretch_marks"]
+    # "That" is the concern in play: stretch marks, which have no sessions answer of
+    # their own, so the general one; after acne scars, the one for acne scars.
+    general = await say(agent, "how many sessions for that?", sender)
+    assert general[0]["text"].startswith(KNOWLEDGE.topics["number_of_sessions"].answer)
+    await say(agent, "what about acne scarring", sender)
+    specific = await say(agent, "how many sessions would i need for that?", sender)
+    for_acne = KNOWLEDGE.topics["number_of_sessions"].by_concern["acne_scars"]
+    assert specific[0]["text"].startswith(for_acne.text)
+
+
+async def test_elliptical_follow_ups_resolve_against_the_last_topic(agent: Any) -> None:
+    sender = new_sender()
+    await say(agent, "what happens during a treatment?", sender)
+    assert answered_topics(await say(agent, "how long?", sender)) == ["session_length"]
+    assert answered_topics(await say(agent, "and after?", sender)) == ["aftercare_general"]
+
+
+@pytest.mark.parametrize("follow_up", ["how long?", "is that normal?"])
+async def test_follow_up_with_nothing_in_play_gets_a_question_back(
+    agent: Any, follow_up: str
+) -> None:
+    reply, options = await say(agent, follow_up, new_sender())
+    aspect = "how_long" if "long" in follow_up else "is_normal"
+    clarifying = KNOWLEDGE.replies[f"follow_up_{aspect}"]
+    assert reply["text"] == clarifying.text
+    assert [b["payload"] for b in options["buttons"]] == [f"/faq_{t}" for t in clarifying.suggest]

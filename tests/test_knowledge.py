@@ -120,6 +120,46 @@ BROKEN = {
         lambda d: d.pop("something_else"),
         ("'file'", "'something_else'", "missing"),
     ),
+    "no feedback reply": (
+        lambda d: d["replies"].pop("feedback_not_helpful"),
+        ("'replies'", "'feedback_not_helpful'", "missing"),
+    ),
+    "no feedback buttons": (
+        lambda d: d.pop("feedback"),
+        ("'file'", "'feedback'", "missing"),
+    ),
+    "feedback button without a title": (
+        lambda d: d["feedback"].update(helpful=" "),
+        ("'feedback'", "'helpful'", "non-empty text"),
+    ),
+    "follow-up with an unknown aspect": (
+        lambda d: d["topics"][0].update(follow_ups={"how_much": "sessions"}),
+        ("'pain'", "'follow_ups'", "'how_much'"),
+    ),
+    "follow-up to an unknown topic": (
+        lambda d: d["topics"][0].update(follow_ups={"after": "aftercare"}),
+        ("'pain'", "'follow_ups'", "'aftercare'"),
+    ),
+    "answer for an unknown concern": (
+        lambda d: d["topics"][1]["by_concern"].update(acne={"answer": "x", "sources": ["alpha"]}),
+        ("'sessions'", "'by_concern'", "'acne'"),
+    ),
+    "concern answer without a source": (
+        lambda d: d["topics"][1]["by_concern"]["scars"].update(sources=[]),
+        ("'sessions.by_concern.scars'", "'sources'"),
+    ),
+    "concern that is not a topic": (
+        lambda d: d["concerns"].update(moles="moles"),
+        ("'concerns'", "'moles'", "not a topic id"),
+    ),
+    "general answer note without the concern": (
+        lambda d: d.update(general_for_concern="Nothing specific."),
+        ("'general_for_concern'", "{concern}"),
+    ),
+    "no question back for an unclear follow-up": (
+        lambda d: d["replies"].pop("follow_up_after"),
+        ("'replies'", "'follow_up_after'", "missing"),
+    ),
     "no disclaimer": (
         lambda d: d.pop("disclaimer"),
         ("'file'", "'disclaimer'", "missing"),

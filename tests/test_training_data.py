@@ -15,12 +15,19 @@ from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 
-from actions.knowledge import FAQ_INTENT_PREFIX, load_knowledge
+from actions.knowledge import (
+    ASPECTS,
+    CONCERN_FOLLOW_UP,
+    FAQ_INTENT_PREFIX,
+    FOLLOW_UP_PREFIX,
+    load_knowledge,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_EXAMPLES = 20
 KNOWLEDGE = load_knowledge()
 FAQ_INTENTS = {topic.intent for topic in KNOWLEDGE.topics.values()}
+FOLLOW_UP_INTENTS = {FOLLOW_UP_PREFIX + aspect for aspect in ASPECTS} | {CONCERN_FOLLOW_UP}
 
 
 def examples_by_intent(path: Path) -> Dict[str, List[str]]:
@@ -30,6 +37,7 @@ def examples_by_intent(path: Path) -> Dict[str, List[str]]:
     return examples
 
 
+NLU_DATA = load_data(str(ROOT / "data" / "nlu"))
 TRAINING = examples_by_intent(ROOT / "data" / "nlu")
 HELD_OUT = examples_by_intent(ROOT / "tests" / "nlu_heldout.yml")
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -66,12 +74,29 @@ def test_every_topic_is_declared_in_the_domain() -> None:
     assert FAQ_INTENTS - INTENTS == set(), "add these intents to domain.yml"
 
 
-def test_every_topic_is_answered_by_the_faq_rule() -> None:
-    assert rule_intents("action_answer_faq") == FAQ_INTENTS, "see the FAQ rule in data/rules.yml"
+def test_every_topic_and_follow_up_is_answered_by_the_faq_rule() -> None:
+    expected = FAQ_INTENTS | FOLLOW_UP_INTENTS
+    assert rule_intents("action_answer_faq") == expected, "see the FAQ rule in data/rules.yml"
+
+
+def test_every_follow_up_is_declared_and_trained() -> None:
+    assert FOLLOW_UP_INTENTS - INTENTS == set(), "add these intents to domain.yml"
+    assert [i for i in FOLLOW_UP_INTENTS if len(TRAINING.get(i, [])) < 10] == []
+
+
+def test_every_skin_concern_is_found_and_named_by_its_topic_id() -> None:
+    """The lookup table finds a concern's words; the synonyms turn each into the
+    topic id that data/knowledge.yml lists under `concerns`."""
+    (table,) = [t for t in NLU_DATA.lookup_tables if t["name"] == "concern"]
+    synonyms = NLU_DATA.entity_synonyms
+    unnamed = [w for w in table["elements"] if synonyms.get(w.lower(), w) not in KNOWLEDGE.concerns]
+    assert unnamed == [], "give these a synonym in data/nlu/concerns.yml"
+    found = {synonyms.get(w.lower(), w) for w in table["elements"]}
+    assert set(KNOWLEDGE.concerns) - found == set(), "add words for these to the lookup table"
 
 
 def test_every_other_intent_has_a_rule_and_a_reply() -> None:
-    others = INTENTS - FAQ_INTENTS
+    others = INTENTS - FAQ_INTENTS - FOLLOW_UP_INTENTS
     assert rule_intents("action_reply") == others | {"nlu_fallback"}
     missing = (others | {"nlu_fallback"}) - set(KNOWLEDGE.replies)
     assert missing == set(), "add these replies to data/knowledge.yml"
@@ -90,6 +115,8 @@ def test_held_out_questions_are_not_in_the_training_data() -> None:
     trained = {normalise(t) for texts in TRAINING.values() for t in texts}
     leaked = [t for texts in HELD_OUT.values() for t in texts if normalise(t) in trained]
     assert leaked == []
+    several = yaml.safe_load((ROOT / "tests" / "multi_questions.yml").read_text())["messages"]
+    assert [m["text"] for m in several if normalise(m["text"]) in trained] == []
 
 
 def test_held_out_set_covers_every_topic_and_out_of_scope() -> None:

@@ -147,6 +147,37 @@ def test_a_visitor_chats_clicks_reloads_and_stays_safe(
     shot(page, "3-after-reload-and-injection")
 
 
+def test_two_questions_at_once_then_feedback_both_ways(
+    page: Page, web_urls: Dict[str, str]
+) -> None:
+    page.goto(web_urls["page"])
+    expect(bubbles(page).filter(has_text=KNOWLEDGE.replies["greet"].text[:40])).to_be_visible()
+
+    # Both answers, in the order asked, each with its sources.
+    send(page, "does it hurt and how long is the recovery?")
+    pain, downtime = KNOWLEDGE.topics["pain"], KNOWLEDGE.topics["downtime"]
+    expect_answer(page, downtime)
+    expect_answer(page, pain)
+    texts = bubbles(page).all_inner_texts()
+    assert texts.index(next(t for t in texts if pain.answer[:60] in t)) < texts.index(
+        next(t for t in texts if downtime.answer[:60] in t)
+    )
+
+    # "Not what I asked" offers other topics and the decline behind "Something else".
+    suggestions = page.locator("deep-chat .deep-chat-suggestion-button")
+    suggestions.filter(has_text=KNOWLEDGE.feedback.not_helpful).last.click()
+    missed = KNOWLEDGE.replies["feedback_not_helpful"]
+    expect(bubbles(page).filter(has_text=missed.text[:40])).to_be_visible()
+    expect(suggestions.filter(has_text=KNOWLEDGE.something_else).last).to_be_visible()
+    shot(page, "6-two-questions-and-feedback")
+
+    # "That helped" gets the thank-you.
+    send(page, "when will i see results?")
+    expect_answer(page, KNOWLEDGE.topics["results_timing"])
+    suggestions.filter(has_text=KNOWLEDGE.feedback.helpful).last.click()
+    expect(bubbles(page).filter(has_text=KNOWLEDGE.replies["thank"].text[:40])).to_be_visible()
+
+
 def test_unreachable_server_gets_a_clear_message_then_recovers(
     page: Page, web_urls: Dict[str, str]
 ) -> None:

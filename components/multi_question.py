@@ -1,0 +1,249 @@
+"""Finds the questions of a message that asks several at once.
+
+DIET gives a message one intent, so "does it hurt and how long is the recovery"
+would get one answer at best. Placed after DIET, this component cuts a message
+at sentence ends (spaCy's sentencizer, in the project's spaCy pipeline) and
+before a word that starts a new question when it follows "and", "also" or a
+comma ("..., and is it ok for dark skin"). It runs each part through the same
+trained pipeline (tokenizer, featurizers and DIET, loaded from this model), and
+when two or more parts are confidently different questions, it sets the
+message's `questions` (text, intent and confidence of each, in the order asked)
+for the answer action, and its intent to the first one's, so the FAQ rule
+fires. A later part may be a follow-up ("what are the side effects and how
+long do they last"): the action reads it against the part before. One question
+next to a greeting or a follow-up with nothing to refer to ("what about after,
+can I go running?") becomes the message's intent. "Is it safe and effective?"
+has no part that starts a new question and stays whole; so does a message whose
+parts are not confidently different.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+from rasa.core.channels.channel import UserMessage
+from rasa.engine.constants import PLACEHOLDER_MESSAGE
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+QUESTIONS = "questions"
+SPACY_DOC = "text_spacy_doc"
+
+# Words that open a question. A part counts as a question when it starts with
+# one or ends with "?"; after "and", "also" or a comma, one starts a new part.
+# "Or" is no joiner: "by a dermatologist or is a beautician fine" is one question.
+WH_WORDS = frozenset(
+    [
+        "what",
+        "whats",
+        "what's",
+        "how",
+        "when",
+        "where",
+        "who",
+        "which",
+        "why",
+        "any",
+        "tell",
+        "explain",
+    ]
+)
+AUXILIARIES = frozenset(
+    [
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "will",
+        "would",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "must",
+    ]
+)
+# An auxiliary opens a question only before its subject: "and does it bleed",
+# not "and do some exercise".
+SUBJECTS = frozenset(
+    [
+        "i",
+        "it",
+        "you",
+        "we",
+        "they",
+        "he",
+        "she",
+        "my",
+        "your",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "a",
+        "an",
+        "microneedling",
+        "people",
+        "someone",
+        "anyone",
+    ]
+)
+JOINERS = frozenset({"and", "also", "plus", "&", ","})
+FAQ_PREFIX = "faq_"
+# Intents a part may have: an FAQ topic, a question the articles don't answer,
+# or a symptom report (whose "contact your doctor" reply must not be dropped).
+ANSWERABLE_PREFIXES = (FAQ_PREFIX, "out_of_scope", "report_symptoms")
+FOLLOW_UP_PREFIX = "follow_up_"
+# More questions than this is a pasted text, not a message to answer piece by
+# piece (and each part costs a pass through the pipeline).
+MAX_PARTS = 4
+# Symptom reports are never cut: the "contact your doctor" reply must come whole.
+NEVER_SPLIT = frozenset({"report_symptoms"})
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class MultiQuestionSplitter(GraphComponent):
+    """Sets `questions` on messages that ask several; see the module's docstring."""
+
+    def __init__(
+        self, classify: Optional[DaskGraphRunner], target: str, min_confidence: float
+    ) -> None:
+        self._classify = classify
+        self._target = target
+        self.min_confidence = min_confidence
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MultiQuestionSplitter:
+        schema = execution_context.graph_schema
+        node = schema.nodes.get(execution_context.node_name or "")
+        upstream = node.needs.get("messages") if node else None
+        if upstream is None or schema.nodes[upstream].fn != "process":
+            return cls(None, "", 1.0)  # in the training graph: nothing to run
+        # The parts go through the nodes before this one, loaded from the model.
+        runner = DaskGraphRunner(
+            schema.minimal_graph_schema([upstream]), model_storage, execution_context
+        )
+        # A part is answered when it would be as a message of its own: it must
+        # clear the FallbackClassifier's threshold.
+        default = FallbackClassifier.get_default_config()["threshold"]
+        thresholds = [
+            float(n.config.get("threshold", default))
+            for n in schema.nodes.values()
+            if issubclass(n.uses, FallbackClassifier)
+        ]
+        return cls(runner, upstream, max(thresholds, default=default))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._find_questions(message)
+        return messages
+
+    def _find_questions(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        doc = message.get(SPACY_DOC)
+        if self._classify is None or doc is None or text.startswith(INTENT_MESSAGE_PREFIX):
+            return
+        if intent in NEVER_SPLIT:
+            return
+        parts = question_parts(doc)
+        if not 2 <= len(parts) <= MAX_PARTS:
+            return
+        questions = self._answerable(parts)
+        topics = [q for q in questions if q[INTENT].startswith(FAQ_PREFIX)]
+        if not topics:
+            return
+        if len(questions) >= 2:
+            message.set(QUESTIONS, questions, add_to_output=True)
+        elif intent and intent.startswith(ANSWERABLE_PREFIXES):
+            return
+        # Either several questions, or one question next to a follow-up or a
+        # greeting ("what about after, can I go running?"): the first topic
+        # becomes the message's intent, so the FAQ rule fires.
+        message.set(
+            INTENT,
+            {INTENT_NAME_KEY: topics[0][INTENT], PREDICTED_CONFIDENCE_KEY: topics[0]["confidence"]},
+            add_to_output=True,
+        )
+
+    def _answerable(self, parts: Sequence[str]) -> List[Dict[str, Any]]:
+        """The parts that are confidently an answerable question, a topic once."""
+        assert self._classify is not None
+        parsed = self._classify.run(
+            inputs={PLACEHOLDER_MESSAGE: [UserMessage(text=part) for part in parts]},
+            targets=[self._target],
+        )[self._target]
+        questions: List[Dict[str, Any]] = []
+        for part, result in zip(parts, parsed):
+            guess = result.get(INTENT) or {}
+            name = guess.get(INTENT_NAME_KEY)
+            confidence = float(guess.get(PREDICTED_CONFIDENCE_KEY) or 0)
+            # A follow-up ("how long do they last") refers to the question before it.
+            answerable = ANSWERABLE_PREFIXES + ((FOLLOW_UP_PREFIX,) if questions else ())
+            if (
+                name
+                and name.startswith(answerable)
+                and confidence > self.min_confidence
+                and name not in {q[INTENT] for q in questions}
+            ):
+                questions.append({TEXT: part, INTENT: name, "confidence": confidence})
+        return questions
+
+
+def question_parts(doc: Any) -> List[str]:
+    """The parts of a message that look like questions, in order; the cuts are
+    sentence ends and a question opener after a joining word."""
+    starts = {sentence.start for sentence in doc.sents}
+    for token in doc[1:]:
+        if doc[token.i - 1].lower_ in JOINERS and opens_question(doc[token.i : token.i + 2]):
+            starts.add(token.i)
+    bounds = sorted(starts | {0, len(doc)})
+    parts = [without_joiners(doc[start:end]) for start, end in zip(bounds, bounds[1:])]
+    return [part.text for part in parts if len(part) and is_question(part)]
+
+
+def without_joiners(span: Any) -> Any:
+    """The span without the joining words at either end ("also", ", and")."""
+    start, end = 0, len(span)
+    while start < end and span[start].lower_ in JOINERS:
+        start += 1
+    while end > start and span[end - 1].lower_ in JOINERS:
+        end -= 1
+    return span[start:end]
+
+
+def opens_question(words: Any) -> bool:
+    """Whether a question starts with these (one or two) tokens."""
+    first = words[0].lower_
+    if first in WH_WORDS:
+        return True
+    if first not in AUXILIARIES or len(words) < 2 or words[1].lower_ not in SUBJECTS:
+        return False
+    return (first, words[1].lower_) != ("do", "it")  # "and do it at home": no question
+
+
+def is_question(span: Any) -> bool:
+    """A part that ends with "?" or starts like a question ("do stretch marks...")."""
+    first = span[0].lower_
+    return span.text.endswith("?") or first in WH_WORDS or first in AUXILIARIES
