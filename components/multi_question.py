@@ -1,34 +1,38 @@
-"""Finds the questions of a message that asks several at once.
+"""DIET that also finds the questions of a message that asks several at once.
 
 DIET gives a message one intent, so "does it hurt and how long is the recovery"
-would get one answer at best. Placed after DIET, this component cuts a message
-at sentence ends (spaCy's sentencizer, in the project's spaCy pipeline) and
-before a word that starts a new question when it follows "and", "also" or a
-comma ("..., and is it ok for dark skin"). It runs each part through the same
-trained pipeline (tokenizer, featurizers and DIET, loaded from this model), and
-when two or more parts are confidently different questions, it sets the
-message's `questions` (text, intent and confidence of each, in the order asked)
-for the answer action, and its intent to the first one's, so the FAQ rule
-fires. A later part may be a follow-up ("what are the side effects and how
-long do they last"): the action reads it against the part before. One question
-next to a greeting or a follow-up with nothing to refer to ("what about after,
-can I go running?") becomes the message's intent. "Is it safe and effective?"
-has no part that starts a new question and stays whole; so does a message whose
-parts are not confidently different.
+would get one answer at best. `MultiQuestionDIETClassifier` is Rasa's
+DIETClassifier (trained and configured the same way) that, after classifying a
+message, cuts it at sentence ends (spaCy's sentencizer, in the project's spaCy
+pipeline) and before a word that starts a new question when it follows "and",
+"also" or a comma ("..., and is it ok for dark skin"). Each part is featurized
+by the pipeline's own featurizers and classified by the same trained model, and
+when two or more parts are confidently different questions, the message gets
+`questions` (text, intent and confidence of each, in the order asked) for the
+answer action, and the first one's intent, so the FAQ rule fires. A later part
+may be a follow-up ("what are the side effects and how long do they last"): the
+action reads it against the part before. One question next to a greeting or a
+follow-up with nothing to refer to ("what about after, can I go running?")
+becomes the message's intent. "Is it safe and effective?" has no part that
+starts a new question and stays whole; so does a message whose parts are not
+confidently different.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from rasa.core.channels.channel import UserMessage
 from rasa.engine.constants import PLACEHOLDER_MESSAGE
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -116,34 +120,43 @@ MAX_PARTS = 4
 NEVER_SPLIT = frozenset({"report_symptoms"})
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class MultiQuestionSplitter(GraphComponent):
-    """Sets `questions` on messages that ask several; see the module's docstring."""
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class MultiQuestionDIETClassifier(DIETClassifier):
+    """Rasa's DIETClassifier, trained and configured as usual, which also finds
+    the questions of a message that asks several (see the module's docstring).
 
-    def __init__(
-        self, classify: Optional[DaskGraphRunner], target: str, min_confidence: float
-    ) -> None:
-        self._classify = classify
-        self._target = target
-        self.min_confidence = min_confidence
+    The parts are classified by this same trained model: a second copy of DIET
+    cost 147 MB. Only the tokenizer, entity extractors and featurizers before it
+    are loaded a second time (from the model, while Rasa loads it: it is gone
+    afterwards), to featurize the parts.
+    """
+
+    finder: Optional[QuestionFinder] = None  # set when loaded to predict
 
     @classmethod
-    def create(
+    def load(
         cls,
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> MultiQuestionSplitter:
+        **kwargs: Any,
+    ) -> DIETClassifier:
+        classifier = super().load(config, model_storage, resource, execution_context, **kwargs)
         schema = execution_context.graph_schema
         node = schema.nodes.get(execution_context.node_name or "")
         upstream = node.needs.get("messages") if node else None
-        if upstream is None or schema.nodes[upstream].fn != "process":
-            return cls(None, "", 1.0)  # in the training graph: nothing to run
-        # The parts go through the nodes before this one, loaded from the model.
-        runner = DaskGraphRunner(
-            schema.minimal_graph_schema([upstream]), model_storage, execution_context
-        )
+        if not isinstance(classifier, cls) or upstream is None or node.fn != "process":
+            return classifier  # not in the prediction graph: nothing to find
+        featurize = featurizer(schema.minimal_graph_schema([upstream]), upstream)
+        featurizers = DaskGraphRunner(featurize.schema, model_storage, execution_context)
+
+        def classify(parts: Sequence[Any]) -> List[Message]:
+            inputs = {featurize.entry: featurize.messages(parts)}
+            featurized = featurizers.run(inputs=inputs, targets=[upstream])[upstream]
+            classified: List[Message] = DIETClassifier.process(classifier, featurized)
+            return classified
+
         # A part is answered when it would be as a message of its own: it must
         # clear the FallbackClassifier's threshold.
         default = FallbackClassifier.get_default_config()["threshold"]
@@ -152,20 +165,57 @@ class MultiQuestionSplitter(GraphComponent):
             for n in schema.nodes.values()
             if issubclass(n.uses, FallbackClassifier)
         ]
-        return cls(runner, upstream, max(thresholds, default=default))
+        classifier.finder = QuestionFinder(classify, max(thresholds, default=default))
+        return classifier
 
     def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._find_questions(message)
+        messages = super().process(messages)
+        if self.finder is not None:
+            for message in messages:
+                self.finder.find(message)
         return messages
 
-    def _find_questions(self, message: Message) -> None:
+
+@dataclass(frozen=True)
+class Featurizer:
+    """The pipeline's nodes up to DIET, run on a message's parts. With SpacyNLP
+    in the pipeline, the parts enter after it as spans of the message's spaCy
+    doc, so the spaCy model is not loaded a second time."""
+
+    schema: GraphSchema
+    entry: str  # the node whose output the parts replace
+    with_spacy_docs: bool
+
+    def messages(self, parts: Sequence[Any]) -> List[Any]:
+        if self.with_spacy_docs:
+            return [Message(data={TEXT: part.text, SPACY_DOC: part.as_doc()}) for part in parts]
+        return [UserMessage(text=part.text) for part in parts]
+
+
+def featurizer(schema: GraphSchema, target: str) -> Featurizer:
+    spacy = [n for n, node in schema.nodes.items() if issubclass(node.uses, SpacyNLP)]
+    entry = next((n for n in spacy if schema.nodes[n].fn == "process"), None)
+    if entry is None:
+        return Featurizer(schema, PLACEHOLDER_MESSAGE, with_spacy_docs=False)
+    before = schema.minimal_graph_schema([entry]).nodes
+    after = {name: node for name, node in schema.nodes.items() if name not in before}
+    return Featurizer(GraphSchema(after), entry, with_spacy_docs=True)
+
+
+class QuestionFinder:
+    """Sets `questions` on a message that asks several, from its parts' intents."""
+
+    def __init__(
+        self, classify: Callable[[Sequence[Any]], List[Message]], min_confidence: float
+    ) -> None:
+        self._classify = classify
+        self.min_confidence = min_confidence
+
+    def find(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         doc = message.get(SPACY_DOC)
-        if self._classify is None or doc is None or text.startswith(INTENT_MESSAGE_PREFIX):
-            return
-        if intent in NEVER_SPLIT:
+        if doc is None or text.startswith(INTENT_MESSAGE_PREFIX) or intent in NEVER_SPLIT:
             return
         parts = question_parts(doc)
         if not 2 <= len(parts) <= MAX_PARTS:
@@ -181,21 +231,16 @@ class MultiQuestionSplitter(GraphComponent):
         # Either several questions, or one question next to a follow-up or a
         # greeting ("what about after, can I go running?"): the first topic
         # becomes the message's intent, so the FAQ rule fires.
-        message.set(
-            INTENT,
-            {INTENT_NAME_KEY: topics[0][INTENT], PREDICTED_CONFIDENCE_KEY: topics[0]["confidence"]},
-            add_to_output=True,
-        )
+        first = {
+            INTENT_NAME_KEY: topics[0][INTENT],
+            PREDICTED_CONFIDENCE_KEY: topics[0]["confidence"],
+        }
+        message.set(INTENT, first, add_to_output=True)
 
-    def _answerable(self, parts: Sequence[str]) -> List[Dict[str, Any]]:
+    def _answerable(self, parts: Sequence[Any]) -> List[Dict[str, Any]]:
         """The parts that are confidently an answerable question, a topic once."""
-        assert self._classify is not None
-        parsed = self._classify.run(
-            inputs={PLACEHOLDER_MESSAGE: [UserMessage(text=part) for part in parts]},
-            targets=[self._target],
-        )[self._target]
         questions: List[Dict[str, Any]] = []
-        for part, result in zip(parts, parsed):
+        for part, result in zip(parts, self._classify(parts)):
             guess = result.get(INTENT) or {}
             name = guess.get(INTENT_NAME_KEY)
             confidence = float(guess.get(PREDICTED_CONFIDENCE_KEY) or 0)
@@ -207,20 +252,21 @@ class MultiQuestionSplitter(GraphComponent):
                 and confidence > self.min_confidence
                 and name not in {q[INTENT] for q in questions}
             ):
-                questions.append({TEXT: part, INTENT: name, "confidence": confidence})
+                questions.append({TEXT: part.text, INTENT: name, "confidence": confidence})
         return questions
 
 
-def question_parts(doc: Any) -> List[str]:
-    """The parts of a message that look like questions, in order; the cuts are
-    sentence ends and a question opener after a joining word."""
+def question_parts(doc: Any) -> List[Any]:
+    """The parts of a message that look like questions, as spans of its spaCy
+    doc, in order; the cuts are sentence ends and a question opener after a
+    joining word."""
     starts = {sentence.start for sentence in doc.sents}
     for token in doc[1:]:
         if doc[token.i - 1].lower_ in JOINERS and opens_question(doc[token.i : token.i + 2]):
             starts.add(token.i)
     bounds = sorted(starts | {0, len(doc)})
     parts = [without_joiners(doc[start:end]) for start, end in zip(bounds, bounds[1:])]
-    return [part.text for part in parts if len(part) and is_question(part)]
+    return [part for part in parts if len(part) and is_question(part)]
 
 
 def without_joiners(span: Any) -> Any:

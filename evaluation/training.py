@@ -51,7 +51,7 @@ def pipeline_config(name: str, seed: int) -> Dict[str, Any]:
     config = copy.deepcopy(config)
     config.pop("policies", None)
     for component in config["pipeline"]:
-        if component["name"] == "DIETClassifier":
+        if component["name"].endswith("DIETClassifier"):  # ours is a subclass
             component["random_seed"] = seed
     return config
 

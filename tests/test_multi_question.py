@@ -9,7 +9,7 @@ import pytest
 import spacy
 from rasa.shared.nlu.training_data.message import Message
 
-from components.multi_question import question_parts
+from components.multi_question import MAX_PARTS, QuestionFinder, question_parts
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def nlp() -> Any:
 
 
 def parts(nlp: Any, text: str) -> List[str]:
-    return question_parts(nlp(text))
+    return [part.text for part in question_parts(nlp(text))]
 
 
 @pytest.mark.parametrize(
@@ -71,13 +71,10 @@ def test_parts_that_are_not_questions_are_left_out(
 
 
 def test_a_long_pasted_text_is_not_taken_for_many_questions(nlp: Any) -> None:
-    from components.multi_question import MAX_PARTS, MultiQuestionSplitter
-
-    class Unused:
-        def run(self, **_: Any) -> Any:
-            raise AssertionError("the parts were classified")
+    def classify(parts: Any) -> Any:
+        raise AssertionError("the parts were classified")
 
     text = " ".join(["Does it hurt?"] * (MAX_PARTS + 1))
     message = Message(data={"text": text, "text_spacy_doc": nlp(text)})
-    MultiQuestionSplitter(Unused(), "target", 0.25).process([message])  # type: ignore[arg-type]
+    QuestionFinder(classify, 0.25).find(message)
     assert message.get("questions") is None
