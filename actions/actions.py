@@ -18,6 +18,7 @@ from actions.knowledge import (
     FAQ_INTENT_PREFIX,
     FEEDBACK_REPLY,
     FOLLOW_UP_PREFIX,
+    QUESTIONS_KEY,
     SYMPTOMS_REPLY,
     Answer,
     KnowledgeBase,
@@ -201,13 +202,8 @@ class ActionReply(KnowledgeAction):
             return
         guesses = classifier_guesses(question)
         answered = set(asked_intents(question)) or {question["intent"]["name"]}
-        others = [
-            name
-            for name, confidence in guesses
-            if confidence >= MIN_GUESS_CONFIDENCE
-            and self.knowledge.has_topic(name)
-            and name not in answered
-        ][:MAX_GUESSES]
+        likely = likely_topics(guesses, self.knowledge.has_topic)
+        others = [name for name in likely if name not in answered][:MAX_GUESSES]
         self.store.record(question.get("text") or "", "not helpful", guesses[:MAX_GUESSES])
         # Without likely alternatives, the usual suggestions, less what was answered.
         topic_ids = [t.id for t in map(self.knowledge.topic_for_intent, others) if t] or [
@@ -254,8 +250,15 @@ def offered_intents(
 ) -> List[str]:
     """The topics "did you mean" offers for an unsure message: the likeliest few,
     or none when fewer than two are likely enough to be worth a button."""
-    likely = [name for name, confidence in guesses if confidence >= floor and is_topic(name)]
+    likely = likely_topics(guesses, is_topic, floor)
     return likely[:MAX_GUESSES] if len(likely) >= MIN_GUESSES else []
+
+
+def likely_topics(
+    guesses: Guesses, is_topic: Callable[[str], bool], floor: float = MIN_GUESS_CONFIDENCE
+) -> List[str]:
+    """The guessed topics likely enough to be worth a button, best first."""
+    return [name for name, confidence in guesses if confidence >= floor and is_topic(name)]
 
 
 def last_answered_question(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -307,7 +310,7 @@ def follow_up_topic(
 
 def asked_intents(message: Dict[str, Any]) -> List[str]:
     """The intents of the questions a message asks, in order, when it asks several."""
-    questions = message.get("questions") or []
+    questions = message.get(QUESTIONS_KEY) or []
     return [q["intent"] for q in questions if isinstance(q, dict) and q.get("intent")]
 
 

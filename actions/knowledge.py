@@ -25,6 +25,9 @@ DECLINE_REPLY = "out_of_scope"
 SYMPTOMS_REPLY = "report_symptoms"
 DID_YOU_MEAN_REPLY = "did_you_mean"
 FEEDBACK_REPLY = "feedback_not_helpful"
+# The parse-data key under which the NLU lists the questions of a message that
+# asks several (components/multi_question.py), read by action_answer_faq.
+QUESTIONS_KEY = "questions"
 # Elliptical follow-ups ("how long?", "and after?", "is that normal?") are the
 # intents follow_up_<aspect>; a topic's `follow_ups` says which topic each one
 # means after it, and the reply follow_up_<aspect> asks when none is in play.

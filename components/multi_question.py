@@ -37,7 +37,14 @@ from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-QUESTIONS = "questions"
+from actions.knowledge import (
+    DECLINE_REPLY,
+    FAQ_INTENT_PREFIX,
+    FOLLOW_UP_PREFIX,
+    QUESTIONS_KEY,
+    SYMPTOMS_REPLY,
+)
+
 SPACY_DOC = "text_spacy_doc"
 
 # Words that open a question. A part counts as a question when it starts with
@@ -108,16 +115,12 @@ SUBJECTS = frozenset(
     ]
 )
 JOINERS = frozenset({"and", "also", "plus", "&", ","})
-FAQ_PREFIX = "faq_"
 # Intents a part may have: an FAQ topic, a question the articles don't answer,
 # or a symptom report (whose "contact your doctor" reply must not be dropped).
-ANSWERABLE_PREFIXES = (FAQ_PREFIX, "out_of_scope", "report_symptoms")
-FOLLOW_UP_PREFIX = "follow_up_"
+ANSWERABLE_PREFIXES = (FAQ_INTENT_PREFIX, DECLINE_REPLY, SYMPTOMS_REPLY)
 # More questions than this is a pasted text, not a message to answer piece by
 # piece (and each part costs a pass through the pipeline).
 MAX_PARTS = 4
-# Symptom reports are never cut: the "contact your doctor" reply must come whole.
-NEVER_SPLIT = frozenset({"report_symptoms"})
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -148,7 +151,7 @@ class MultiQuestionDIETClassifier(DIETClassifier):
         upstream = node.needs.get("messages") if node else None
         if not isinstance(classifier, cls) or upstream is None or node.fn != "process":
             return classifier  # not in the prediction graph: nothing to find
-        featurize = featurizer(schema.minimal_graph_schema([upstream]), upstream)
+        featurize = featurizer(schema.minimal_graph_schema([upstream]))
         featurizers = DaskGraphRunner(featurize.schema, model_storage, execution_context)
 
         def classify(parts: Sequence[Any]) -> List[Message]:
@@ -192,7 +195,7 @@ class Featurizer:
         return [UserMessage(text=part.text) for part in parts]
 
 
-def featurizer(schema: GraphSchema, target: str) -> Featurizer:
+def featurizer(schema: GraphSchema) -> Featurizer:
     spacy = [n for n, node in schema.nodes.items() if issubclass(node.uses, SpacyNLP)]
     entry = next((n for n in spacy if schema.nodes[n].fn == "process"), None)
     if entry is None:
@@ -215,17 +218,18 @@ class QuestionFinder:
         text = message.get(TEXT) or ""
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         doc = message.get(SPACY_DOC)
-        if doc is None or text.startswith(INTENT_MESSAGE_PREFIX) or intent in NEVER_SPLIT:
+        # A symptom report is never cut: the "contact your doctor" reply must come whole.
+        if doc is None or text.startswith(INTENT_MESSAGE_PREFIX) or intent == SYMPTOMS_REPLY:
             return
         parts = question_parts(doc)
         if not 2 <= len(parts) <= MAX_PARTS:
             return
         questions = self._answerable(parts)
-        topics = [q for q in questions if q[INTENT].startswith(FAQ_PREFIX)]
+        topics = [q for q in questions if q[INTENT].startswith(FAQ_INTENT_PREFIX)]
         if not topics:
             return
         if len(questions) >= 2:
-            message.set(QUESTIONS, questions, add_to_output=True)
+            message.set(QUESTIONS_KEY, questions, add_to_output=True)
         elif intent and intent.startswith(ANSWERABLE_PREFIXES):
             return
         # Either several questions, or one question next to a follow-up or a

@@ -83,13 +83,13 @@ async def rank_with(agent: Any, rows: Sequence[Row]) -> List[Ranked]:
     from actions.actions import asked_intents, classifier_guesses, resolve_parts
     from actions.knowledge import default_knowledge
 
+    knowledge = default_knowledge()
+
     ranked = []
     for text, gold in rows:
         parsed = await agent.parse_message(text)
         chosen = parsed["intent"]["name"]
         ranking = tuple(classifier_guesses(parsed))
-        answered = tuple(
-            resolve_parts(default_knowledge(), asked_intents(parsed) or [chosen], None)
-        )
+        answered = tuple(resolve_parts(knowledge, asked_intents(parsed) or [chosen], None))
         ranked.append(Ranked(gold=gold, chosen=chosen, ranking=ranking, answered=answered))
     return ranked

@@ -100,29 +100,13 @@ BROKEN = {
         lambda d: d["replies"]["greet"].update(suggest=["price"]),
         ("'replies.greet'", "'suggest'", "'price'"),
     ),
-    "no fallback reply": (
-        lambda d: d["replies"].pop("nlu_fallback"),
-        ("'replies'", "'nlu_fallback'", "missing"),
-    ),
-    "no did-you-mean reply": (
-        lambda d: d["replies"].pop("did_you_mean"),
-        ("'replies'", "'did_you_mean'", "missing"),
-    ),
     "no unavailable message": (
         lambda d: d.pop("unavailable"),
         ("'file'", "'unavailable'", "missing"),
     ),
-    "no symptoms reply": (
-        lambda d: d["replies"].pop("report_symptoms"),
-        ("'replies'", "'report_symptoms'", "missing"),
-    ),
     "no something-else button": (
         lambda d: d.pop("something_else"),
         ("'file'", "'something_else'", "missing"),
-    ),
-    "no feedback reply": (
-        lambda d: d["replies"].pop("feedback_not_helpful"),
-        ("'replies'", "'feedback_not_helpful'", "missing"),
     ),
     "no feedback buttons": (
         lambda d: d.pop("feedback"),
@@ -156,10 +140,6 @@ BROKEN = {
         lambda d: d.update(general_for_concern="Nothing specific."),
         ("'general_for_concern'", "{concern}"),
     ),
-    "no question back for an unclear follow-up": (
-        lambda d: d["replies"].pop("follow_up_after"),
-        ("'replies'", "'follow_up_after'", "missing"),
-    ),
     "no disclaimer": (
         lambda d: d.pop("disclaimer"),
         ("'file'", "'disclaimer'", "missing"),
@@ -169,6 +149,25 @@ BROKEN = {
         ("'topics'", "non-empty list"),
     ),
 }
+
+
+# The replies every knowledge file must have: the fallback, "did you mean", the
+# symptoms warning, the answer to "that didn't help" and the questions back for
+# unclear follow-ups.
+REQUIRED_REPLIES = (
+    "nlu_fallback",
+    "did_you_mean",
+    "report_symptoms",
+    "feedback_not_helpful",
+    "follow_up_how_long",
+    "follow_up_after",
+    "follow_up_is_normal",
+)
+for _reply in REQUIRED_REPLIES:
+    BROKEN[f"no {_reply} reply"] = (
+        lambda d, reply=_reply: d["replies"].pop(reply),
+        ("'replies'", f"'{_reply}'", "missing"),
+    )
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
