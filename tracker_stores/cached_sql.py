@@ -4,10 +4,11 @@ Every message makes Rasa read its conversation back from the database (a query
 and an ORM object per event) and count the stored events before it writes the
 new ones: 21 % of our Rasa server's time under a 20-user load (py-spy). This
 store writes every event to the database as Rasa's does (a restarted server
-continues the conversation from it), but answers reads of a conversation it has written from its own copy, serialised
-as Rasa's in-memory store keeps it. It is for one Rasa process per database:
-replicas sharing a database (deploy/endpoints.yml) use Rasa's own store, since
-another replica may have added to a conversation since.
+continues the conversation from it), but answers reads of a conversation it
+has written from its own copy, serialised as Rasa's in-memory store keeps it.
+It is for one Rasa process per database: replicas sharing a database
+(deploy/endpoints.yml) use Rasa's own store, since another replica may have
+added to a conversation since.
 """
 
 from __future__ import annotations
