@@ -86,12 +86,20 @@ function disarmLinks(root) {
   }
 }
 
+// deep-chat's send button is an icon without a name for screen readers. It is
+// labelled again after every change: deep-chat may redraw its input area.
+function labelControls(root) {
+  root.querySelector("#input .input-button")?.setAttribute("aria-label", "Send");
+}
+
 chat.addEventListener("render", () => {
   const root = chat.shadowRoot;
-  disarmLinks(root);
-  new MutationObserver(() => disarmLinks(root)).observe(root, { childList: true, subtree: true });
-  // deep-chat's send button is an icon without a name for screen readers.
-  root.querySelector("#input .input-button")?.setAttribute("aria-label", "Send");
+  const tidy = () => {
+    disarmLinks(root);
+    labelControls(root);
+  };
+  tidy();
+  new MutationObserver(tidy).observe(root, { childList: true, subtree: true });
   // A new visitor is greeted with suggested questions; a returning one sees the stored chat.
   if (!localStorage.getItem(HISTORY_KEY)) {
     ask("/greet")
