@@ -194,27 +194,25 @@ class ActionReply(KnowledgeAction):
 
     def after_a_miss(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """The user says the last answer missed: offer the other topics the question
-        may have meant, and keep the question for review."""
-        question = last_answered_question(tracker)
+        may have meant, and keep the question for review. The topics are the
+        answer to the reply's question, so they hang on it, as "did you mean" does,
+        not under the related-topics prompt."""
         reply = self.knowledge.replies[FEEDBACK_REPLY]
-        if question is None:
-            self.utter_with_topics(dispatcher, reply.text, reply.suggest)
-            return
-        guesses = classifier_guesses(question)
-        answered = set(asked_intents(question)) or {question["intent"]["name"]}
-        likely = likely_topics(guesses, self.knowledge.has_topic)
-        others = [name for name in likely if name not in answered][:MAX_GUESSES]
-        self.store.record(question.get("text") or "", "not helpful", guesses[:MAX_GUESSES])
-        # Without likely alternatives, the usual suggestions, less what was answered.
-        topic_ids = [t.id for t in map(self.knowledge.topic_for_intent, others) if t] or [
-            t for t in reply.suggest if FAQ_INTENT_PREFIX + t not in answered
-        ]
-        dispatcher.utter_message(text=reply.text)
-        self.utter_topics(
-            dispatcher,
-            topic_ids,
-            [{"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"}],
-        )
+        topic_ids = list(reply.suggest)
+        question = last_answered_question(tracker)
+        if question is not None:
+            guesses = classifier_guesses(question)
+            answered = set(asked_intents(question)) or {question["intent"]["name"]}
+            likely = likely_topics(guesses, self.knowledge.has_topic)
+            others = [name for name in likely if name not in answered][:MAX_GUESSES]
+            self.store.record(question.get("text") or "", "not helpful", guesses[:MAX_GUESSES])
+            # Without likely alternatives, the usual suggestions, less what was answered.
+            topic_ids = [t.id for t in map(self.knowledge.topic_for_intent, others) if t] or [
+                t for t in reply.suggest if FAQ_INTENT_PREFIX + t not in answered
+            ]
+        buttons = [topic_button(self.knowledge.topics[t]) for t in topic_ids]
+        buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
+        dispatcher.utter_message(text=reply.text, buttons=buttons)
 
     def record_unanswered(
         self, tracker: Tracker, intent: Optional[str], guesses: Guesses, offered_guesses: bool

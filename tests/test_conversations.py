@@ -143,10 +143,10 @@ async def test_that_did_not_help_offers_other_topics_and_keeps_the_question(
     sender = new_sender()
     kept_before = times_kept(review_store_path, "does it hurt?", "not helpful")
     await say(agent, "does it hurt?", sender)
-    reply, options = await say(agent, "that didn't help", sender)
+    (reply,) = await say(agent, "that didn't help", sender)
     assert times_kept(review_store_path, "does it hurt?", "not helpful") == kept_before + 1
     assert reply["text"] == KNOWLEDGE.replies["feedback_not_helpful"].text
-    payloads = [b["payload"] for b in options["buttons"]]
+    payloads = [b["payload"] for b in reply["buttons"]]
     assert payloads[-1] == "/out_of_scope" and "/faq_pain" not in payloads
     assert all(KNOWLEDGE.topic_for_intent(p.lstrip("/")) for p in payloads[:-1])
 
