@@ -73,9 +73,26 @@ class KnowledgeAction(Action, ABC):
         if buttons:
             dispatcher.utter_message(text=self.knowledge.topic_prompt, buttons=buttons)
 
+    def utter_choices(
+        self,
+        dispatcher: CollectingDispatcher,
+        text: str,
+        topic_ids: Iterable[str],
+        something_else: bool = False,
+    ) -> None:
+        """Utters a question with the topics that answer it as its own buttons, and
+        "Something else" (leading to the decline, which says what the bot can answer)."""
+        buttons = [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
+        if something_else:
+            buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
+        dispatcher.utter_message(text=text, buttons=buttons)
+
     def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
         reply = self.knowledge.reply_for_intent(intent)
-        self.utter_with_topics(dispatcher, reply.text, reply.suggest)
+        if reply.choices:
+            self.utter_choices(dispatcher, reply.text, reply.choices)
+        else:
+            self.utter_with_topics(dispatcher, reply.text, reply.suggest)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -183,13 +200,10 @@ class ActionReply(KnowledgeAction):
         if not offered:
             self.utter_reply(dispatcher, intent)
             return []
-        # Unsure between topics: offer the likeliest instead of guessing or giving up;
-        # "something else" leads to the decline that says what the bot can answer.
+        # Unsure between topics: offer the likeliest instead of guessing or giving up.
         topics = (self.knowledge.topic_for_intent(name) for name in offered)
-        buttons = [topic_button(t) for t in topics if t is not None]
-        buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
-        dispatcher.utter_message(text=reply.text, buttons=buttons)
+        self.utter_choices(dispatcher, reply.text, [t.id for t in topics if t], something_else=True)
         return []
 
     def after_a_miss(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -198,7 +212,7 @@ class ActionReply(KnowledgeAction):
         answer to the reply's question, so they hang on it, as "did you mean" does,
         not under the related-topics prompt."""
         reply = self.knowledge.replies[FEEDBACK_REPLY]
-        topic_ids = list(reply.suggest)
+        topic_ids = list(reply.choices)
         question = last_answered_question(tracker)
         if question is not None:
             guesses = classifier_guesses(question)
@@ -206,13 +220,11 @@ class ActionReply(KnowledgeAction):
             likely = likely_topics(guesses, self.knowledge.has_topic)
             others = [name for name in likely if name not in answered][:MAX_GUESSES]
             self.store.record(question.get("text") or "", "not helpful", guesses[:MAX_GUESSES])
-            # Without likely alternatives, the usual suggestions, less what was answered.
+            # Without likely alternatives, the usual choices, less what was answered.
             topic_ids = [t.id for t in map(self.knowledge.topic_for_intent, others) if t] or [
-                t for t in reply.suggest if FAQ_INTENT_PREFIX + t not in answered
+                t for t in reply.choices if FAQ_INTENT_PREFIX + t not in answered
             ]
-        buttons = [topic_button(self.knowledge.topics[t]) for t in topic_ids]
-        buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
-        dispatcher.utter_message(text=reply.text, buttons=buttons)
+        self.utter_choices(dispatcher, reply.text, topic_ids, something_else=True)
 
     def record_unanswered(
         self, tracker: Tracker, intent: Optional[str], guesses: Guesses, offered_guesses: bool

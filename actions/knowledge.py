@@ -78,8 +78,12 @@ class Topic:
 
 @dataclass(frozen=True)
 class Reply:
+    """A reply's text and its topic buttons: `suggest`, offered under the topic
+    prompt, or `choices`, the answers to a question the reply asks."""
+
     text: str
     suggest: Tuple[str, ...]
+    choices: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,12 +258,17 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
 
     replies: Dict[str, Reply] = {}
     for intent, item in reader.mapping(document["replies"], "replies", "*").items():
-        data = reader.fields(item, f"replies.{intent}", ("text",), ("suggest",))
-        suggest = reader.ids(data, f"replies.{intent}", "suggest")
-        for topic_id in suggest:
-            if topic_id not in topics:
-                raise reader.fail(f"replies.{intent}", "suggest", f"unknown topic id '{topic_id}'")
-        replies[intent] = Reply(reader.text(data, f"replies.{intent}", "text"), tuple(suggest))
+        entry = f"replies.{intent}"
+        data = reader.fields(item, entry, ("text",), ("suggest", "choices"))
+        if "suggest" in data and "choices" in data:
+            raise reader.fail(entry, "choices", "a reply has suggest or choices, not both")
+        buttons = {kind: reader.ids(data, entry, kind) for kind in ("suggest", "choices")}
+        for kind, topic_ids in buttons.items():
+            for topic_id in topic_ids:
+                if topic_id not in topics:
+                    raise reader.fail(entry, kind, f"unknown topic id '{topic_id}'")
+        text = reader.text(data, entry, "text")
+        replies[intent] = Reply(text, tuple(buttons["suggest"]), tuple(buttons["choices"]))
     clarifying = [FOLLOW_UP_PREFIX + aspect for aspect in ASPECTS]
     for required in [
         FALLBACK_REPLY,

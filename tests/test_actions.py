@@ -358,8 +358,10 @@ async def test_unclear_follow_up_gets_a_question_back(
 ) -> None:
     tracker = tracker_for("follow_up_how_long", disclaimer_shown=True, last_topic=last_topic)
     messages, events = await run(ActionAnswerFaq(knowledge), tracker)
-    assert messages[0]["text"] == "How long for what?"
-    assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_sessions"]
+    # One message: the buttons answer its question.
+    (message,) = messages
+    assert message["text"] == "How long for what?"
+    assert [b["payload"] for b in message["buttons"]] == ["/faq_sessions"]
     assert events == []
 
 

@@ -210,8 +210,16 @@ async def test_elliptical_follow_ups_resolve_against_the_last_topic(agent: Any) 
 async def test_follow_up_with_nothing_in_play_gets_a_question_back(
     agent: Any, follow_up: str
 ) -> None:
-    reply, options = await say(agent, follow_up, new_sender())
+    messages = await say(agent, follow_up, new_sender())
     aspect = "how_long" if "long" in follow_up else "is_normal"
     clarifying = KNOWLEDGE.replies[f"follow_up_{aspect}"]
-    assert reply["text"] == clarifying.text
-    assert [b["payload"] for b in options["buttons"]] == [f"/faq_{t}" for t in clarifying.suggest]
+    assert messages[0]["text"] == clarifying.text
+    # `choices` answer the question, on its own message; `suggest` come under the prompt.
+    if clarifying.choices:
+        (question,) = messages
+        offered, expected = question["buttons"], clarifying.choices
+    else:
+        _, prompt = messages
+        assert prompt["text"] == KNOWLEDGE.topic_prompt
+        offered, expected = prompt["buttons"], clarifying.suggest
+    assert expected and [b["payload"] for b in offered] == [f"/faq_{t}" for t in expected]

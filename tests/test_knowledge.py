@@ -100,6 +100,14 @@ BROKEN = {
         lambda d: d["replies"]["greet"].update(suggest=["price"]),
         ("'replies.greet'", "'suggest'", "'price'"),
     ),
+    "choice of unknown topic": (
+        lambda d: d["replies"]["follow_up_after"].update(choices=["price"]),
+        ("'replies.follow_up_after'", "'choices'", "'price'"),
+    ),
+    "reply with both suggestions and choices": (
+        lambda d: d["replies"]["greet"].update(choices=["safety"]),
+        ("'replies.greet'", "'choices'", "not both"),
+    ),
     "no unavailable message": (
         lambda d: d.pop("unavailable"),
         ("'file'", "'unavailable'", "missing"),
