@@ -125,11 +125,14 @@ class ActionAnswerFaq(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
         concern = tracker.get_slot(CONCERN_SLOT)
-        asked_for_concern = intent == CONCERN_FOLLOW_UP
+        notes: List[str] = []
         if intent and intent.startswith(FOLLOW_UP_PREFIX):
             last_topic = tracker.get_slot(LAST_TOPIC_SLOT)
             meant = follow_up_topic(self.knowledge, intent, last_topic, concern)
             intents = [meant.intent] if meant else [intent]
+            if meant and left_for_concern(self.knowledge, intent, last_topic, meant):
+                name_of = self.knowledge.concerns[meant.id]
+                notes.append(self.knowledge.no_specific_answer.format(concern=name_of))
         else:
             asked = asked_intents(tracker.latest_message) or [intent or ""]
             intents = resolve_parts(self.knowledge, asked, concern)
@@ -141,16 +144,12 @@ class ActionAnswerFaq(KnowledgeAction):
         if not tracker.get_slot(DISCLAIMER_SLOT):
             dispatcher.utter_message(text=self.knowledge.disclaimer)
             events.append(SlotSet(DISCLAIMER_SLOT, True))
+        for note in notes:
+            dispatcher.utter_message(text=note)
         for name, topic in zip(intents, topics):
             if topic is None:  # a part the articles don't answer (price...): its reply
                 dispatcher.utter_message(text=self.knowledge.reply_for_intent(name).text)
                 continue
-            # Asked for a concern that a general topic has nothing specific on: say so.
-            specific = concern in topic.by_concern or topic.id == concern
-            if asked_for_concern and concern and not specific:
-                general = self.knowledge.general_for_concern
-                name_of = self.knowledge.concerns.get(concern, concern)
-                dispatcher.utter_message(text=general.format(concern=name_of))
             dispatcher.utter_message(text=answer_text(topic.answer_for(concern)))
         answered = {t.id for t in topics if t is not None}
         last = [t for t in topics if t is not None][-1]
@@ -309,13 +308,22 @@ def follow_up_topic(
     if intent == CONCERN_FOLLOW_UP:
         if not concern:
             return None
-        # After a concern's own topic (acne scars), another concern's topic;
-        # after any other topic (sessions), that topic for the new concern.
-        if last is None or last.id in knowledge.concerns:
-            return knowledge.topics.get(concern)
-        return last
+        # The topic in play (sessions) for the new concern when it has an answer
+        # for it; otherwise the concern's own topic, not the same answer again.
+        if last is not None and concern in last.by_concern:
+            return last
+        return knowledge.topics.get(concern)
     target = last.follow_ups.get(intent[len(FOLLOW_UP_PREFIX) :]) if last else None
     return knowledge.topics.get(target or "")
+
+
+def left_for_concern(
+    knowledge: KnowledgeBase, intent: str, last_topic: Optional[str], meant: Topic
+) -> bool:
+    """Whether "and for <concern>?" left the topic in play (sessions, say), which has
+    nothing specific on that concern, for the concern's own topic."""
+    in_play = last_topic is not None and last_topic not in knowledge.concerns
+    return intent == CONCERN_FOLLOW_UP and in_play and meant.id in knowledge.concerns
 
 
 def asked_intents(message: Dict[str, Any]) -> List[str]:

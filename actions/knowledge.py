@@ -105,7 +105,8 @@ class KnowledgeBase:
     unavailable: str
     # Skin concerns (the `concern` entity's values) are topic ids; each has a name.
     concerns: Mapping[str, str] = field(default_factory=dict)
-    general_for_concern: str = "{concern}"  # says a general answer is not specific
+    # Says the topic in play has nothing specific on a concern, before that concern's topic.
+    no_specific_answer: str = "{concern}"
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         if not intent or not intent.startswith(FAQ_INTENT_PREFIX):
@@ -196,7 +197,7 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
             "feedback",
             "unavailable",
             "concerns",
-            "general_for_concern",
+            "no_specific_answer",
         ),
     )
 
@@ -293,7 +294,7 @@ def parse_knowledge(raw: Any, path: Path) -> KnowledgeBase:
         ),
         unavailable=reader.text(document, "file", "unavailable"),
         concerns=concerns,
-        general_for_concern=general_for_concern(reader, document),
+        no_specific_answer=no_specific_answer(reader, document),
     )
 
 
@@ -310,10 +311,10 @@ def cited(
     return tuple(sources[s] for s in source_ids)
 
 
-def general_for_concern(reader: _Reader, document: Mapping[str, Any]) -> str:
-    text = reader.text(document, "file", "general_for_concern")
+def no_specific_answer(reader: _Reader, document: Mapping[str, Any]) -> str:
+    text = reader.text(document, "file", "no_specific_answer")
     if "{concern}" not in text:
-        raise reader.fail("file", "general_for_concern", "must contain {concern}")
+        raise reader.fail("file", "no_specific_answer", "must contain {concern}")
     return text
 
 

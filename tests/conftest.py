@@ -73,7 +73,7 @@ SMALL_KNOWLEDGE: Dict[str, Any] = {
     "something_else": "Other",
     "feedback": {"helpful": "Helped", "not_helpful": "Missed"},
     "concerns": {"scars": "scars", "safety": "safety worries"},
-    "general_for_concern": "Nothing specific on {concern}.",
+    "no_specific_answer": "Nothing specific on {concern}.",
     "unavailable": "Try later.",
 }
 

@@ -378,13 +378,20 @@ async def test_concern_follow_up_applies_the_new_concern_to_the_topic_in_play(
         "follow_up_concern", disclaimer_shown=True, last_topic="sessions", concern="scars"
     )
     assert (await answers_to(knowledge, tracker))[0].startswith("For scars, Beta says more.")
-    # Without an answer specific to that concern: the general one, saying so.
+
+
+async def test_concern_follow_up_without_a_specific_answer_moves_to_the_concern(
+    knowledge: KnowledgeBase,
+) -> None:
+    # Pain has nothing on safety worries: say so, then the concern's own topic,
+    # not the pain answer again.
     tracker = tracker_for(
         "follow_up_concern", disclaimer_shown=True, last_topic="pain", concern="safety"
     )
-    texts = await answers_to(knowledge, tracker)
-    assert texts[:2] == ["Nothing specific on safety worries.", texts[1]]
-    assert texts[1].startswith("A little, says Alpha.")
+    messages, events = await run(ActionAnswerFaq(knowledge), tracker)
+    assert messages[0]["text"] == "Nothing specific on safety worries."
+    assert messages[1]["text"].startswith("Mostly, says Beta.")
+    assert SlotSet("last_topic", "safety") in events
 
 
 async def test_concern_follow_up_after_a_concern_topic_answers_the_other_concern(

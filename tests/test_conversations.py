@@ -199,6 +199,16 @@ async def test_concern_carries_over_to_the_next_question(agent: Any) -> None:
     assert specific[0]["text"].startswith(for_acne.text)
 
 
+async def test_concern_the_topic_in_play_has_nothing_on_gets_its_own_topic(agent: Any) -> None:
+    sender = new_sender()
+    await say(agent, "does it hurt?", sender)
+    assert "stretch_marks" not in KNOWLEDGE.topics["pain"].by_concern
+    replies = await say(agent, "and for stretch marks?", sender)
+    note = KNOWLEDGE.no_specific_answer.format(concern=KNOWLEDGE.concerns["stretch_marks"])
+    assert replies[0]["text"] == note
+    assert answered_topics(replies) == ["stretch_marks"]
+
+
 async def test_elliptical_follow_ups_resolve_against_the_last_topic(agent: Any) -> None:
     sender = new_sender()
     await say(agent, "what happens during a treatment?", sender)

@@ -144,9 +144,9 @@ BROKEN = {
         lambda d: d["concerns"].update(moles="moles"),
         ("'concerns'", "'moles'", "not a topic id"),
     ),
-    "general answer note without the concern": (
-        lambda d: d.update(general_for_concern="Nothing specific."),
-        ("'general_for_concern'", "{concern}"),
+    "no-specific-answer note without the concern": (
+        lambda d: d.update(no_specific_answer="Nothing specific."),
+        ("'no_specific_answer'", "{concern}"),
     ),
     "no disclaimer": (
         lambda d: d.pop("disclaimer"),
