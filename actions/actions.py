@@ -68,8 +68,7 @@ class KnowledgeAction(Action, ABC):
         topic_ids: Iterable[str],
         extra_buttons: Sequence[Dict[str, str]] = (),
     ) -> None:
-        buttons = [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
-        buttons += extra_buttons
+        buttons = [*self.topic_buttons(topic_ids), *extra_buttons]
         if buttons:
             dispatcher.utter_message(text=self.knowledge.topic_prompt, buttons=buttons)
 
@@ -82,10 +81,13 @@ class KnowledgeAction(Action, ABC):
     ) -> None:
         """Utters a question with the topics that answer it as its own buttons, and
         "Something else" (leading to the decline, which says what the bot can answer)."""
-        buttons = [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
+        buttons = self.topic_buttons(topic_ids)
         if something_else:
             buttons.append({"title": self.knowledge.something_else, "payload": f"/{DECLINE_REPLY}"})
         dispatcher.utter_message(text=text, buttons=buttons)
+
+    def topic_buttons(self, topic_ids: Iterable[str]) -> List[Dict[str, str]]:
+        return [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
 
     def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
         reply = self.knowledge.reply_for_intent(intent)
@@ -125,14 +127,14 @@ class ActionAnswerFaq(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Optional[str]
     ) -> List[EventType]:
         concern = tracker.get_slot(CONCERN_SLOT)
-        notes: List[str] = []
+        note = None  # "nothing specific on <concern>" before the concern's own topic
         if intent and intent.startswith(FOLLOW_UP_PREFIX):
             last_topic = tracker.get_slot(LAST_TOPIC_SLOT)
             meant = follow_up_topic(self.knowledge, intent, last_topic, concern)
             intents = [meant.intent] if meant else [intent]
             if meant and left_for_concern(self.knowledge, intent, last_topic, meant):
                 name_of = self.knowledge.concerns[meant.id]
-                notes.append(self.knowledge.no_specific_answer.format(concern=name_of))
+                note = self.knowledge.no_specific_answer.format(concern=name_of)
         else:
             asked = asked_intents(tracker.latest_message) or [intent or ""]
             intents = resolve_parts(self.knowledge, asked, concern)
@@ -144,7 +146,7 @@ class ActionAnswerFaq(KnowledgeAction):
         if not tracker.get_slot(DISCLAIMER_SLOT):
             dispatcher.utter_message(text=self.knowledge.disclaimer)
             events.append(SlotSet(DISCLAIMER_SLOT, True))
-        for note in notes:
+        if note:
             dispatcher.utter_message(text=note)
         for name, topic in zip(intents, topics):
             if topic is None:  # a part the articles don't answer (price...): its reply
