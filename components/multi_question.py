@@ -4,8 +4,10 @@ DIET gives a message one intent, so "does it hurt and how long is the recovery"
 would get one answer at best. `MultiQuestionDIETClassifier` is Rasa's
 DIETClassifier (trained and configured the same way) that, after classifying a
 message, cuts it at sentence ends (spaCy's sentencizer, in the project's spaCy
-pipeline) and before a word that starts a new question when it follows "and",
-"also" or a comma ("..., and is it ok for dark skin"). Each part is featurized
+pipeline), before a word that starts a new question when it follows "and",
+"also" or a comma ("..., and is it ok for dark skin"), and after "and also",
+whose part is asked with the opener of the part before ("can it shrink my pores
+and also help with wrinkles": "can it help with wrinkles"). Each part is featurized
 by the pipeline's own featurizers and classified by the same trained model, and
 when two or more parts are confidently different questions, the message gets
 `questions` (text, intent and confidence of each, in the order asked) for the
@@ -36,6 +38,7 @@ from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from spacy.tokens import Doc
 
 from actions.knowledge import (
     DECLINE_REPLY,
@@ -261,16 +264,35 @@ class QuestionFinder:
 
 
 def question_parts(doc: Any) -> List[Any]:
-    """The parts of a message that look like questions, as spans of its spaCy
-    doc, in order; the cuts are sentence ends and a question opener after a
-    joining word."""
+    """The parts of a message that look like questions, as spans of spaCy docs,
+    in order; the cuts are sentence ends, a question opener after a joining
+    word, and "and also" ("can it shrink my pores and also help with wrinkles")."""
     starts = {sentence.start for sentence in doc.sents}
+    elided = set()  # parts that ask with the opener of the part before
     for token in doc[1:]:
         if doc[token.i - 1].lower_ in JOINERS and opens_question(doc[token.i : token.i + 2]):
             starts.add(token.i)
+        elif token.i > 1 and [t.lower_ for t in doc[token.i - 2 : token.i]] == ["and", "also"]:
+            starts.add(token.i)
+            elided.add(token.i)
     bounds = sorted(starts | {0, len(doc)})
-    parts = [without_joiners(doc[start:end]) for start, end in zip(bounds, bounds[1:])]
+    parts: List[Any] = []
+    for start, end in zip(bounds, bounds[1:]):
+        part = without_joiners(doc[start:end])
+        if start in elided and parts:
+            part = with_opener(parts[-1], part)
+        parts.append(part)
     return [part for part in parts if len(part) and is_question(part)]
+
+
+def with_opener(before: Any, part: Any) -> Any:
+    """The part asked with the "can it" / "does it" the part before opens with:
+    "help with wrinkles" after "can it shrink my pores" is "can it help with
+    wrinkles". Unchanged when the part before opens otherwise."""
+    opener = before[:2]
+    if not len(part) or before[0].lower_ not in AUXILIARIES or not opens_question(opener):
+        return part
+    return Doc.from_docs([opener.as_doc(), part.as_doc()], ensure_whitespace=True)[:]
 
 
 def without_joiners(span: Any) -> Any:

@@ -37,6 +37,15 @@ def parts(nlp: Any, text: str) -> List[str]:
             ["does it hurt", "how many sessions", "when will i see results?"],
         ),
         ("any downtime? also can i wear makeup", ["any downtime?", "can i wear makeup"]),
+        # After "and also", the question is asked with the opener of the one before.
+        (
+            "can it shrink my pores and also help with wrinkles",
+            ["can it shrink my pores", "can it help with wrinkles"],
+        ),
+        (
+            "does it hurt and also how long is the recovery",
+            ["does it hurt", "how long is the recovery"],
+        ),
     ],
 )
 def test_questions_are_cut_where_a_new_one_starts(nlp: Any, text: str, expected: List[str]) -> None:
@@ -62,6 +71,8 @@ def test_one_question_with_a_joining_word_stays_whole(nlp: Any, text: str) -> No
     [
         ("hi, does it hurt", ["does it hurt"]),
         ("My skin is oily. Will it help my pores?", ["Will it help my pores?"]),
+        # Nothing to ask "and also" with when the part before opens otherwise.
+        ("what does it treat and also help with", ["what does it treat"]),
     ],
 )
 def test_parts_that_are_not_questions_are_left_out(
