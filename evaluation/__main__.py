@@ -112,7 +112,7 @@ def heldout_section(out: Path, targets: List[str]) -> List[str]:
     groups = {
         "in-scope answered right": heldout.in_scope(outcomes),
         "out-of-scope declined": heldout.of_intent(outcomes, "out_of_scope"),
-        "symptom reports recognised": heldout.of_intent(outcomes, "report_symptoms"),
+        "symptom reports get the doctor reply": heldout.of_intent(outcomes, "report_symptoms"),
         "chitchat recognised": heldout.chitchat(outcomes),
     }
     for name, minimum in HELD_OUT_TARGETS.items():

@@ -16,7 +16,9 @@ from evaluation.training import rank_with
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
 MULTI_QUESTIONS = ROOT / "tests" / "multi_questions.yml"
-DECLINED = frozenset({"out_of_scope", "nlu_fallback"})
+FALLBACK = "nlu_fallback"
+DECLINED = frozenset({"out_of_scope", FALLBACK})
+SYMPTOMS = "report_symptoms"
 FAQ_PREFIX = "faq_"
 
 
@@ -27,11 +29,15 @@ class Outcome:
     predicted: str  # after the FallbackClassifier: may be nlu_fallback
     confidence: float  # of the classifier's top intent
     answered: Tuple[str, ...] = ()  # the intents answered, in order
+    # Unsure, but the action's safety net gives the "contact your doctor" reply.
+    warned: bool = False
 
     @property
     def correct(self) -> bool:
         if self.expected == "out_of_scope":
             return self.predicted in DECLINED
+        if self.expected == SYMPTOMS:
+            return self.predicted == SYMPTOMS or self.warned
         return self.predicted == self.expected
 
     @property
@@ -59,6 +65,8 @@ class MultiOutcome:
 async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
     from rasa.shared.nlu.training_data.loading import load_data
 
+    from actions.actions import may_report_symptoms
+
     rows = [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
     return [
         Outcome(
@@ -67,6 +75,7 @@ async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
             predicted=r.chosen,
             confidence=r.confidence,
             answered=r.answered,
+            warned=r.chosen == FALLBACK and may_report_symptoms(list(r.ranking)),
         )
         for (text, _), r in zip(rows, await rank_with(agent, rows))
     ]

@@ -1,9 +1,10 @@
-"""The cross-validation's bookkeeping, on hand-made rankings: `make eval` runs it
+"""The evaluation's bookkeeping, on hand-made rankings: `make eval` runs it
 for real, but too slowly for `make test`."""
 
 from __future__ import annotations
 
 from evaluation.cross_validation import Fallback, did_you_mean, rates, symptom_reports
+from evaluation.heldout import Outcome
 from evaluation.training import FALLBACK, Ranked
 
 STRICT = Fallback(threshold=0.5, ambiguity=0.0)
@@ -42,3 +43,13 @@ def test_did_you_mean_offers_topics_only_when_two_are_likely() -> None:
 def test_symptom_safety_net_looks_at_the_top_two_guesses() -> None:
     counts = symptom_reports([SYMPTOM_SECOND, SYMPTOM_THIRD, SURE_RIGHT], STRICT)
     assert counts == {"reports": 1, "classified": 0, "safety_net": 1, "false_alarms": 0}
+
+
+def test_a_held_out_symptom_report_counts_when_the_user_gets_the_doctor_reply() -> None:
+    def outcome(predicted: str, warned: bool) -> Outcome:
+        return Outcome("my face still hurts", "report_symptoms", predicted, 0.2, warned=warned)
+
+    assert outcome("report_symptoms", warned=False).correct
+    assert outcome(FALLBACK, warned=True).correct  # the safety net's reply
+    assert not outcome(FALLBACK, warned=False).correct  # "did you mean"
+    assert not outcome("faq_pain", warned=False).correct

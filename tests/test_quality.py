@@ -61,9 +61,11 @@ def test_out_of_scope_questions_are_declined(outcomes: List[Outcome], record_pro
     check("out-of-scope declined", off_topic, MIN_DECLINE_RATE, record_property)
 
 
-def test_symptom_reports_are_recognised(outcomes: List[Outcome], record_property: Any) -> None:
+def test_symptom_reports_get_the_doctor_reply(
+    outcomes: List[Outcome], record_property: Any
+) -> None:
     symptoms = of_intent(outcomes, "report_symptoms")
-    check("symptom reports recognised", symptoms, MIN_SYMPTOM_RECALL, record_property)
+    check("symptom reports get the doctor reply", symptoms, MIN_SYMPTOM_RECALL, record_property)
 
 
 def test_chitchat_is_recognised(outcomes: List[Outcome], record_property: Any) -> None:
