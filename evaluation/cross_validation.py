@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from evaluation.heldout import DECLINED, FAQ_PREFIX
+from evaluation.heldout import DECLINED, FAQ_PREFIX, SYMPTOMS, safety_net_warns
 from evaluation.training import FALLBACK, ROOT, Ranked, Row, pipeline_config, rank, train
 
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(4, 17))  # 0.2-0.8
 AMBIGUITIES = (0.0, 0.05, 0.1, 0.15, 0.2)
 GUESS_FLOORS = (0.03, 0.05, 0.08, 0.1, 0.15)
 OUT_OF_SCOPE = "out_of_scope"
-SYMPTOMS = "report_symptoms"
 
 
 @dataclass(frozen=True)
@@ -69,10 +68,9 @@ def rates(ranked: Sequence[Ranked], fallback: Fallback) -> Dict[str, float]:
 def symptom_reports(ranked: Sequence[Ranked], fallback: Fallback) -> Dict[str, int]:
     """Symptom reports the classifier catches, those the action's safety net adds
     (unsure, with a symptom report among the top guesses), and its false alarms."""
-    from actions.actions import may_report_symptoms
 
     def netted(r: Ranked) -> bool:
-        return fallback.decide(r) == FALLBACK and may_report_symptoms(r.ranking)
+        return safety_net_warns(fallback.decide(r), r)
 
     reports = [r for r in ranked if r.gold == SYMPTOMS]
     return {

@@ -11,12 +11,11 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import yaml
 
-from evaluation.training import rank_with
+from evaluation.training import FALLBACK, Ranked, rank_with
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
 MULTI_QUESTIONS = ROOT / "tests" / "multi_questions.yml"
-FALLBACK = "nlu_fallback"
 DECLINED = frozenset({"out_of_scope", FALLBACK})
 SYMPTOMS = "report_symptoms"
 FAQ_PREFIX = "faq_"
@@ -65,8 +64,6 @@ class MultiOutcome:
 async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from actions.actions import may_report_symptoms
-
     rows = [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
     return [
         Outcome(
@@ -75,7 +72,7 @@ async def predict(agent: Any, path: Path = HELD_OUT) -> List[Outcome]:
             predicted=r.chosen,
             confidence=r.confidence,
             answered=r.answered,
-            warned=r.chosen == FALLBACK and may_report_symptoms(list(r.ranking)),
+            warned=safety_net_warns(r.chosen, r),
         )
         for (text, _), r in zip(rows, await rank_with(agent, rows))
     ]
@@ -88,6 +85,14 @@ async def predict_multi(agent: Any, path: Path = MULTI_QUESTIONS) -> List[MultiO
         MultiOutcome(text=text, expected=tuple(gold.split("+")), answered=r.answered)
         for (text, gold), r in zip(rows, await rank_with(agent, rows))
     ]
+
+
+def safety_net_warns(decision: str, ranked: Ranked) -> bool:
+    """Whether the action answers with "contact your doctor" though the classifier
+    was unsure (`decision` is the fallback): a symptom report among its top guesses."""
+    from actions.actions import may_report_symptoms
+
+    return decision == FALLBACK and may_report_symptoms(list(ranked.ranking))
 
 
 def in_scope(outcomes: Sequence[Outcome]) -> List[Outcome]:
