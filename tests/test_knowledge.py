@@ -234,3 +234,10 @@ def test_action_server_refuses_to_start_with_a_broken_file(
     assert f"{path}: entry 'sessions', field 'related': unknown topic id 'prices'" in (
         result.stdout + result.stderr
     )
+
+
+def test_side_effects_answer_says_when_to_contact_a_doctor() -> None:
+    # Lasting symptoms the classifier takes for the side-effects question
+    # ("the redness has lasted over a week") must still hear it.
+    answer = load_knowledge().topics["side_effects"].answer
+    assert "contact your doctor" in answer
