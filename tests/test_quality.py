@@ -24,9 +24,9 @@ MIN_IN_SCOPE_ACCURACY = 0.96
 MIN_DECLINE_RATE = 0.95
 MIN_SYMPTOM_RECALL = 0.85
 MIN_CHITCHAT_ACCURACY = 0.90
-# The target is 90 % (README: where it stands). The same data trained with DIET
-# seeds 1, 2, 3 and 42 answered 52 to 56 of the 62 messages, so the guard is lower.
-MIN_MULTI_QUESTION_RATE = 0.80
+# The target (README: where it stands). The same data trained with DIET seeds
+# 1, 2, 3 and 42 answered 72 to 75 of the 78 messages (92 to 96 %).
+MIN_MULTI_QUESTION_RATE = 0.90
 MIN_ANSWERED_ONCE = 0.95
 
 
