@@ -60,9 +60,9 @@ review: $(VENV)/.installed ## List the most frequent questions the bot declined 
 audit: build/audit-venv/.installed ## Check both lock files against PyPI's vulnerability data (pip-audit --strict; needs pypi.org)
 	build/audit-venv/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt -r requirements-dev.txt
 
-train: $(VENV)/.installed $(SPACY_MODEL) ## Check the knowledge file, then train (Rasa skips it when nothing changed)
+train: $(VENV)/.installed ## Check the knowledge file, then `rasa train` if config, domain, data or components changed since the last model
 	$(PY) -m actions.knowledge
-	$(RASA) train
+	@$(MAKE) --no-print-directory $(MODEL_STAMP)
 
 actions: $(VENV)/.installed ## Run the action server in the foreground (port 5055)
 	$(RASA) run actions
@@ -87,6 +87,17 @@ lock: $(VENV)/.dev-installed ## Re-pin every dependency from requirements*.in
 
 clean: ## Remove the venv, npm packages, trained models, reports and build output
 	rm -rf $(VENV) models build reports web/node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# `rasa train` writes a new model (44 MB) on every run, even when its cache
+# restores every component, so make trains only when an input is newer than
+# the last model, or when there is no model.
+MODEL_STAMP := models/.trained
+$(MODEL_STAMP): $(SPACY_MODEL) config.yml domain.yml $(shell find data -name '*.yml') $(wildcard components/*.py)
+	$(RASA) train
+	@touch $@
+ifeq ($(wildcard models/*.tar.gz),)
+.PHONY: $(MODEL_STAMP)
+endif
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { python=$$(scripts/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
@@ -114,3 +125,4 @@ $(CHROMIUM):
 
 $(SPACY_MODEL): scripts/build_spacy_pipeline.py $(VENV)/.installed
 	$(PY) scripts/build_spacy_pipeline.py $@
+	@touch $@  # a rebuild into the folder leaves its time as it was
