@@ -14,8 +14,9 @@ when two or more parts are confidently different questions, the message gets
 answer action, and the first one's intent, so the FAQ rule fires. A later part
 may be a follow-up ("what are the side effects and how long do they last"): the
 action reads it against the part before. One question next to a greeting or a
-follow-up with nothing to refer to ("what about after, can I go running?")
-becomes the message's intent. "Is it safe and effective?" has no part that
+follow-up with nothing to refer to ("hello, how many sessions do I need?",
+"what about after, can I go running?") becomes the message's intent when the
+classifier is surer of it than of the whole message. "Is it safe and effective?" has no part that
 starts a new question and stays whole; so does a message whose parts are not
 confidently different.
 """
@@ -225,7 +226,10 @@ class QuestionFinder:
         if doc is None or text.startswith(INTENT_MESSAGE_PREFIX) or intent == SYMPTOMS_REPLY:
             return
         parts = question_parts(doc)
-        if not 2 <= len(parts) <= MAX_PARTS:
+        # One part is worth a look when it is not the whole message: the question
+        # after a greeting ("hello, how many sessions do I need?").
+        whole = len(parts) == 1 and parts[0].text == doc.text.strip()
+        if whole or not 1 <= len(parts) <= MAX_PARTS:
             return
         questions = self._answerable(parts)
         topics = [q for q in questions if q[INTENT].startswith(FAQ_INTENT_PREFIX)]
@@ -234,10 +238,13 @@ class QuestionFinder:
         if len(questions) >= 2:
             message.set(QUESTIONS_KEY, questions, add_to_output=True)
         elif intent and intent.startswith(ANSWERABLE_PREFIXES):
-            return
+            confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0)
+            if confidence >= topics[0]["confidence"]:
+                return
         # Either several questions, or one question next to a follow-up or a
-        # greeting ("what about after, can I go running?"): the first topic
-        # becomes the message's intent, so the FAQ rule fires.
+        # greeting ("what about after, can I go running?") that the classifier
+        # is surer of than of the whole message: the first topic becomes the
+        # message's intent, so the FAQ rule fires.
         first = {
             INTENT_NAME_KEY: topics[0][INTENT],
             PREDICTED_CONFIDENCE_KEY: topics[0]["confidence"],

@@ -89,3 +89,41 @@ def test_a_long_pasted_text_is_not_taken_for_many_questions(nlp: Any) -> None:
     message = Message(data={"text": text, "text_spacy_doc": nlp(text)})
     QuestionFinder(classify, 0.25).find(message)
     assert message.get("questions") is None
+
+
+def classified(intent: str, confidence: float) -> Message:
+    return Message(data={"intent": {"name": intent, "confidence": confidence}})
+
+
+def finder_for(*answers: Message) -> QuestionFinder:
+    """A finder whose classifier answers the parts with `answers`, in order."""
+
+    def classify(parts: Any) -> List[Message]:
+        assert len(parts) == len(answers), [part.text for part in parts]
+        return list(answers)
+
+    return QuestionFinder(classify, 0.25)
+
+
+def message(nlp: Any, text: str, intent: str, confidence: float) -> Message:
+    data = {"text": text, "text_spacy_doc": nlp(text)}
+    return Message(data={**data, "intent": {"name": intent, "confidence": confidence}})
+
+
+def test_the_question_after_a_greeting_is_answered(nlp: Any) -> None:
+    greeting = message(nlp, "hello, how many sessions do I need?", "greet", 0.5)
+    finder_for(classified("faq_number_of_sessions", 0.9)).find(greeting)
+    assert greeting.get("intent")["name"] == "faq_number_of_sessions"
+    assert greeting.get("questions") is None
+
+
+def test_a_surer_reading_of_the_whole_message_is_kept(nlp: Any) -> None:
+    scars = message(nlp, "I have acne scars, will it help?", "faq_acne_scars", 0.82)
+    finder_for(classified("faq_effectiveness", 0.6)).find(scars)
+    assert scars.get("intent")["name"] == "faq_acne_scars"
+
+
+def test_a_single_question_is_not_classified_twice(nlp: Any) -> None:
+    single = message(nlp, "how many sessions do I need?", "faq_number_of_sessions", 0.9)
+    finder_for().find(single)  # its assertion fails if the part is classified
+    assert single.get("intent")["name"] == "faq_number_of_sessions"
