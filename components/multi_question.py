@@ -227,8 +227,9 @@ class QuestionFinder:
             return
         parts = question_parts(doc)
         # One part is worth a look when it is not the whole message: the question
-        # after a greeting ("hello, how many sessions do I need?").
-        whole = len(parts) == 1 and parts[0].text == doc.text.strip()
+        # after a greeting ("hello, how many sessions do I need?"). Without its
+        # "and", "and for acne scars?" would lose its sense of a follow-up.
+        whole = len(parts) == 1 and parts[0].text == without_joiners(doc[:]).text
         if whole or not 1 <= len(parts) <= MAX_PARTS:
             return
         questions = self._answerable(parts)
