@@ -220,7 +220,8 @@ class QuestionFinder:
 
     def find(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        predicted = message.get(INTENT) or {}
+        intent = predicted.get(INTENT_NAME_KEY)
         doc = message.get(SPACY_DOC)
         # A symptom report is never cut: the "contact your doctor" reply must come whole.
         if doc is None or text.startswith(INTENT_MESSAGE_PREFIX) or intent == SYMPTOMS_REPLY:
@@ -238,10 +239,12 @@ class QuestionFinder:
             return
         if len(questions) >= 2:
             message.set(QUESTIONS_KEY, questions, add_to_output=True)
-        elif intent and intent.startswith(ANSWERABLE_PREFIXES):
-            confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0)
-            if confidence >= topics[0]["confidence"]:
-                return
+        elif (
+            intent
+            and intent.startswith(ANSWERABLE_PREFIXES)
+            and float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0) >= topics[0]["confidence"]
+        ):
+            return
         # Either several questions, or one question next to a follow-up or a
         # greeting ("what about after, can I go running?") that the classifier
         # is surer of than of the whole message: the first topic becomes the
