@@ -4,8 +4,14 @@ Every message makes Rasa read its conversation back from the database (a query
 and an ORM object per event) and count the stored events before it writes the
 new ones: 21 % of our Rasa server's time under a 20-user load (py-spy). This
 store writes every event to the database as Rasa's does (a restarted server
-continues the conversation from it), but answers reads of a conversation it
-has written from its own copy, serialised as Rasa's in-memory store keeps it.
+continues the conversation from it), but keeps the tracker it last saved and
+hands that same object to the next read: no query, and no rebuilding the
+tracker from serialised events, as Rasa's in-memory store does on every read
+(12 % of the server's time when this store did it too). A handed-out tracker leaves the cache until
+it is saved again, so one that was changed and never saved (a failed message)
+is read from the database next time; Rasa's lock store already keeps two
+messages of one conversation from being handled at once.
+
 It is for one Rasa process per database: replicas sharing a database
 (deploy/endpoints.yml) use Rasa's own store, since another replica may have
 added to a conversation since.
@@ -22,9 +28,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# Conversations kept, the least recently used dropped first. A message is about
-# 4 KB of events (measured in the benchmark's store), so 200 ten-message
-# conversations hold about 8 MB; an evicted one is read from the database again.
+# Conversations kept, the least recently used dropped first. A tracker holds
+# about 17 KB per message (tracemalloc over the benchmark's conversations), so
+# 200 ten-message conversations hold about 34 MB; an evicted one is read from
+# the database again.
 CACHED_CONVERSATIONS = 200
 
 
@@ -39,15 +46,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         super().__init__(domain, **kwargs)
         self.cached_conversations = cached_conversations
-        # sender id -> (serialised tracker, how many of its events are stored)
-        self._cached: OrderedDict[str, Tuple[str, int]] = OrderedDict()
+        # sender id -> (the tracker last saved, or None while it is handed out;
+        # how many of its events are stored)
+        self._cached: OrderedDict[str, Tuple[Optional[DialogueStateTracker], int]] = OrderedDict()
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        cached = self._cached.get(sender_id)
-        if cached is None:
+        tracker, stored = self._cached.get(sender_id, (None, 0))
+        if tracker is None:
             return await super().retrieve(sender_id)
+        self._cached[sender_id] = (None, stored)
         self._cached.move_to_end(sender_id)
-        return self.deserialise_tracker(sender_id, cached[0])
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         try:
@@ -59,7 +68,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         # the one before is not kept, and the next read goes to the database.
         if sum(isinstance(event, SessionStarted) for event in tracker.events) > 1:
             return
-        self._cached[tracker.sender_id] = (self.serialise_tracker(tracker), len(tracker.events))
+        self._cached[tracker.sender_id] = (tracker, len(tracker.events))
         while len(self._cached) > self.cached_conversations:
             self._cached.popitem(last=False)
 
