@@ -7,10 +7,11 @@ store writes every event to the database as Rasa's does (a restarted server
 continues the conversation from it), but keeps the tracker it last saved and
 hands that same object to the next read: no query, and no rebuilding the
 tracker from serialised events, as Rasa's in-memory store does on every read
-(12 % of the server's time when this store did it too). A handed-out tracker leaves the cache until
-it is saved again, so one that was changed and never saved (a failed message)
-is read from the database next time; Rasa's lock store already keeps two
-messages of one conversation from being handled at once.
+(12 % of the server's time when this store did it too). A handed-out tracker
+is not handed out again until it is saved, so one that was changed and never
+saved (a failed message) is read from the database next time; Rasa's lock
+store already keeps two messages of one conversation from being handled at
+once.
 
 It is for one Rasa process per database: replicas sharing a database
 (deploy/endpoints.yml) use Rasa's own store, since another replica may have
