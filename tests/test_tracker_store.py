@@ -139,6 +139,18 @@ async def test_a_tracker_read_and_never_saved_is_read_from_the_database_next(
     assert again is not None and as_dicts(again.events) == before
 
 
+async def test_a_turn_after_one_that_was_never_saved_is_stored_whole(
+    store: CachedSQLTrackerStore, domain: Domain, database: str
+) -> None:
+    await converse(store, "ana", turns=1)
+    assert await store.retrieve("ana") is not None  # read, and never saved
+    tracker = await store.retrieve("ana")  # from the database, which counts differently
+    assert tracker is not None
+    add(tracker, turn("next", "faq_safety"))
+    await store.save(tracker)
+    assert await in_database(domain, database, "ana") == latest_session(tracker)
+
+
 async def test_a_saved_turn_writes_only_its_new_events(
     store: CachedSQLTrackerStore, domain: Domain, database: str
 ) -> None:

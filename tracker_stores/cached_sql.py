@@ -54,6 +54,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         tracker, stored = self._cached.get(sender_id, (None, 0))
         if tracker is None:
+            # Read from the database, which starts at the latest session: its
+            # events are counted there when saved, not by the count kept here.
+            self._cached.pop(sender_id, None)
             return await super().retrieve(sender_id)
         self._cached[sender_id] = (None, stored)
         self._cached.move_to_end(sender_id)
