@@ -11,6 +11,13 @@ When the action server is down, Rasa logs the error and the bot says nothing;
 when it hangs, Rasa waits five minutes. Here the user gets the knowledge file's
 `unavailable` message instead, within `reply_timeout` seconds (credentials.yml).
 The turn still completes in the background, so the conversation stays whole.
+
+A request may carry a `message_id` (kept on the user's message in the
+conversation) and, when the client sends a message again because its reply
+never arrived (a server died mid-turn), `"resend": true`. The channel then
+looks for that message in the conversation, holding the conversation's lock:
+if it was handled, the replies it got come back and nothing is handled twice.
+Only resends are looked up, so the usual message costs no extra read.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.lock_store import LockError
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -32,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REPLY_TIMEOUT = 3.0
 MAX_MESSAGE_CHARS = 2000
-MAX_SENDER_CHARS = 128
+MAX_SENDER_CHARS = 128  # also the longest message id
+MESSAGE_ID = "message_id"
 # C0 controls and DEL, keeping tab and line breaks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -52,7 +63,33 @@ def problem_with(body: Any) -> Optional[str]:
         return f"'sender' must be at most {MAX_SENDER_CHARS} printable characters."
     if not isinstance(message, str):
         return "'message' must be a string."
+    message_id = body.get(MESSAGE_ID)
+    if message_id is not None and not (
+        isinstance(message_id, str)
+        and 0 < len(message_id) <= MAX_SENDER_CHARS
+        and not _CONTROL.search(message_id)
+    ):
+        return f"'message_id' must be 1 to {MAX_SENDER_CHARS} printable characters."
+    if body.get("resend") not in (None, True, False):
+        return "'resend' must be true or false."
+    if body.get("resend") and message_id is None:
+        return "A message sent again ('resend': true) needs the 'message_id' it was sent with."
     return None
+
+
+def replies_to(tracker: Optional[DialogueStateTracker], message_id: str) -> Optional[List[Any]]:
+    """The bot messages that answered the user's message with this id, or None
+    when the conversation does not hold that message."""
+    replies: Optional[List[Any]] = None
+    for event in tracker.events if tracker else ():
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append(event.message())
+    return replies
 
 
 class CheckedRestInput(RestInput):
@@ -72,8 +109,15 @@ class CheckedRestInput(RestInput):
         timeout = float((credentials or {}).get("reply_timeout", DEFAULT_REPLY_TIMEOUT))
         return cls(load_knowledge().unavailable, timeout)
 
+    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
+        message_id = request.json.get(MESSAGE_ID)
+        return {MESSAGE_ID: message_id} if message_id else None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answer_in_time(message: UserMessage) -> None:
+            message_id = (message.metadata or {}).get(MESSAGE_ID)
+            if message_id:
+                message.message_id = message_id
             turn = asyncio.ensure_future(on_new_message(message))
             turn.add_done_callback(_log_failure)
             try:
@@ -97,7 +141,28 @@ class CheckedRestInput(RestInput):
             if problem:
                 return response.json({"error": problem}, status=400)
             request.json["message"] = clean_message(request.json["message"])
+            if request.json.get("resend"):
+                return await replay(request)
             return None
+
+        async def replay(request: Request) -> Optional[HTTPResponse]:
+            """The replies a resent message already got, or None to handle it."""
+            sender, message_id = request.json["sender"], request.json[MESSAGE_ID]
+            agent = request.app.ctx.agent
+            try:
+                # The lock waits for a turn of this conversation still under way.
+                async with agent.lock_store.lock(sender):
+                    replies = replies_to(await agent.tracker_store.retrieve(sender), message_id)
+            except LockError:  # held by a server that died: handle the message
+                return None
+            if replies is None:
+                return None
+            collector = CollectingOutputChannel()
+            for reply in replies:
+                await collector.send_response(sender, reply)
+            if not collector.messages:
+                await collector.send_text_message(sender, self.unavailable)
+            return response.json(collector.messages)
 
         blueprint.on_request(check)  # type: ignore[no-untyped-call]  # Sanic 21 is untyped here
         return blueprint

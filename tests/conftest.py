@@ -106,17 +106,20 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, second
 
 
 class Assistant:
-    """The Rasa server (SQLite tracker store) and the action server, each restartable."""
+    """The Rasa server (with endpoints.yml's conversation store, in a scratch
+    SQLite file) and the action server, each restartable."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.actions_port, self.rasa_port = free_port(), free_port()
         self.database = folder / "conversations.db"
         self.endpoints = folder / "endpoints.yml"
-        self.endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.database}\n"
-        )
+        store = yaml.safe_load((ROOT / "endpoints.yml").read_text())["tracker_store"]
+        endpoints = {
+            "action_endpoint": {"url": f"http://127.0.0.1:{self.actions_port}/webhook"},
+            "tracker_store": {**store, "db": str(self.database)},
+        }
+        self.endpoints.write_text(yaml.safe_dump(endpoints))
         self.actions: Optional[subprocess.Popen[bytes]] = None
         self.rasa: Optional[subprocess.Popen[bytes]] = None
         self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -160,8 +163,8 @@ class Assistant:
             process.terminate()
             process.wait(timeout=30)
 
-    def say(self, sender: str, text: str) -> Tuple[float, List[str]]:
-        body = json.dumps({"sender": sender, "message": text}).encode()
+    def say(self, sender: str, text: str, **fields: Any) -> Tuple[float, List[str]]:
+        body = json.dumps({"sender": sender, "message": text, **fields}).encode()
         url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
         started = time.monotonic()
         with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=120) as reply:

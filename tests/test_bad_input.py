@@ -76,6 +76,10 @@ BAD_REQUESTS: Dict[str, bytes] = {
     "number as sender": b'{"sender": 7, "message": "does it hurt"}',
     "10 000-character sender": json.dumps({"sender": "x" * 10_000, "message": "hi"}).encode(),
     "sender with control characters": b'{"sender": "a\\u0000b", "message": "hi"}',
+    "number as message id": b'{"sender": "a", "message": "hi", "message_id": 7}',
+    "empty message id": b'{"sender": "a", "message": "hi", "message_id": ""}',
+    "resend as a string": b'{"sender": "a", "message": "hi", "message_id": "m", "resend": "yes"}',
+    "resend without a message id": b'{"sender": "a", "message": "hi", "resend": true}',
 }
 
 

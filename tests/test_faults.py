@@ -69,6 +69,27 @@ def test_restarted_rasa_server_continues_the_conversation(assistant: Assistant) 
     assert user_texts == ["does microneedling hurt?", "how many sessions will I need?"]
 
 
+def test_a_message_sent_again_gets_its_replies_and_is_handled_once(assistant: Assistant) -> None:
+    # The widget sends a message again, with its id, when the reply was lost.
+    sender = f"resend-{uuid.uuid4()}"
+    question = {"message_id": str(uuid.uuid4())}
+    _, first = assistant.say(sender, "does it hurt and how many sessions?", **question)
+    assert answers(first, PAIN) and answers(first, SESSIONS)
+    _, again = assistant.say(sender, "does it hurt and how many sessions?", **question, resend=True)
+    assert again == first
+    # One whose first sending never arrived is handled as a new message.
+    _, unseen = assistant.say(sender, "is it safe?", message_id=str(uuid.uuid4()), resend=True)
+    assert answers(unseen, KNOWLEDGE.topics["safety"])
+    _, after = assistant.say(sender, "is microneedling safe?")
+    assert answers(after, KNOWLEDGE.topics["safety"])
+    user_texts = [e["text"] for e in assistant.events(sender) if e["event"] == "user"]
+    assert user_texts == [
+        "does it hurt and how many sessions?",
+        "is it safe?",
+        "is microneedling safe?",
+    ]
+
+
 def test_rasa_server_refuses_to_start_with_a_broken_knowledge_file(
     assistant: Assistant, tmp_path: Path
 ) -> None:

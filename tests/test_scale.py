@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -54,8 +55,8 @@ def stack() -> Iterator[Stack]:
         stack.down()
 
 
-def post(url: str, sender: str, text: str) -> List[Dict[str, Any]]:
-    body = json.dumps({"sender": sender, "message": text}).encode()
+def post(url: str, sender: str, text: str, **fields: Any) -> List[Dict[str, Any]]:
+    body = json.dumps({"sender": sender, "message": text, **fields}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
@@ -197,11 +198,13 @@ def test_killing_a_rasa_and_an_action_replica_mid_load_loses_nothing(stack: Stac
         while time.monotonic() - started < recovered + 3:
             text, topic_id = QUESTIONS[len(sent[sender]) % len(QUESTIONS)]
             sent[sender].append(f"{text} #{len(sent[sender])}")
+            message: Dict[str, Any] = {"message_id": str(uuid.uuid4())}
             while True:
                 try:
-                    replies = post(webhook(stack), sender, sent[sender][-1])
-                except urllib.error.HTTPError as error:  # the widget: "send it again"
+                    replies = post(webhook(stack), sender, sent[sender][-1], **message)
+                except urllib.error.HTTPError as error:  # the widget sends it again
                     outcomes[sender].append((time.monotonic() - started, str(error.code)))
+                    message["resend"] = True
                     time.sleep(1.5)
                     continue
                 outcome = "answer" if answered(replies, topic_id) else replies[0]["text"]

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 from conftest import ROOT
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from actions.knowledge import Topic, default_knowledge
 
@@ -190,6 +190,30 @@ def test_unreachable_server_gets_a_clear_message_then_recovers(
     page.unroute("**/webhooks/rest/webhook")
     send(page, "is microneedling safe?")
     expect_answer(page, KNOWLEDGE.topics["safety"])
+
+
+def test_a_reply_lost_on_the_way_is_fetched_again_without_an_error(
+    page: Page, web_urls: Dict[str, str]
+) -> None:
+    page.goto(web_urls["page"])
+    expect(page.locator("deep-chat .deep-chat-suggestion-button").first).to_be_visible()
+    sent: List[Dict[str, Any]] = []
+
+    def lose_the_first_reply(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        handled = route.fetch()  # the server answers; the page gets a 502, as from nginx
+        if len(sent) == 1:
+            route.fulfill(status=502, body="Bad Gateway")
+        else:
+            route.fulfill(response=handled)
+
+    page.route("**/webhooks/rest/webhook", lose_the_first_reply)
+    send(page, "how long is the recovery?")
+    expect_answer(page, KNOWLEDGE.topics["downtime"])
+    expect(page.locator("deep-chat").get_by_text("can't reach the assistant")).to_have_count(0)
+    first, again = sent
+    assert again["message_id"] == first["message_id"] and again["resend"] is True
+    assert "resend" not in first and first["message"] == again["message"]
 
 
 def test_usable_at_phone_width(browser: Browser, web_urls: Dict[str, str]) -> None:

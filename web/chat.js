@@ -40,14 +40,32 @@ function toWidgetMessage(message) {
   return { html: `<div class="topics"><p>${escapeHtml(message.text || "")}</p>${buttons}</div>` };
 }
 
-async function ask(text) {
+// Milliseconds before a message whose reply did not arrive is sent once more.
+const RESEND_AFTER = 1500;
+
+async function post(body) {
   const response = await fetch(webhook, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sender, message: payloads.get(text) || text }),
+    body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`assistant answered ${response.status}`);
-  return (await response.json()).map(toWidgetMessage);
+  return response.json();
+}
+
+// A message whose reply is lost (a server stopped mid-answer, the balancer
+// answered 502) is sent again with the same id: the channel sends back the
+// replies it already got, if it was handled, and never handles it twice.
+async function ask(text) {
+  const body = { sender, message: payloads.get(text) || text, message_id: crypto.randomUUID() };
+  let replies;
+  try {
+    replies = await post(body);
+  } catch (error) {
+    await new Promise((resolve) => setTimeout(resolve, RESEND_AFTER));
+    replies = await post({ ...body, resend: true });
+  }
+  return replies.map(toWidgetMessage);
 }
 
 chat.connect = {
