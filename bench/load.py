@@ -41,7 +41,9 @@ async def _user(
             sender = f"bench-{uuid.uuid4()}"
         text = questions[(offset + turn) % len(questions)]
         started = time.monotonic()
-        async with session.post(url, json={"sender": sender, "message": text}) as reply:
+        # Each message with its own id, as the widget sends it.
+        body = {"sender": sender, "message": text, "message_id": uuid.uuid4().hex}
+        async with session.post(url, json=body) as reply:
             # An empty list is a reply: the vanilla bot's UnexpecTED policy sometimes
             # answers with silence (action_unlikely_intent). A failure is an HTTP error.
             await reply.json()

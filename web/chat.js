@@ -49,7 +49,9 @@ async function post(body) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(`assistant answered ${response.status}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(`assistant answered ${response.status}`), { status: response.status });
+  }
   return response.json();
 }
 
@@ -62,6 +64,7 @@ async function ask(text) {
   try {
     replies = await post(body);
   } catch (error) {
+    if (error.status < 500) throw error; // refused (4xx): sending it again would not help
     await new Promise((resolve) => setTimeout(resolve, RESEND_AFTER));
     replies = await post({ ...body, resend: true });
   }
