@@ -157,6 +157,7 @@ class CheckedRestInput(RestInput):
                 return None
             if replies is None:
                 return None
+            logger.info("A resent message was handled before; sent its stored replies.")
             collector = CollectingOutputChannel()
             for reply in replies:
                 await collector.send_response(sender, reply)
