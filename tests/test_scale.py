@@ -55,10 +55,12 @@ def stack() -> Iterator[Stack]:
         stack.down()
 
 
-def post(url: str, sender: str, text: str, **fields: Any) -> List[Dict[str, Any]]:
+def post(
+    url: str, sender: str, text: str, timeout: float = 30, **fields: Any
+) -> List[Dict[str, Any]]:
     body = json.dumps({"sender": sender, "message": text, **fields}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         assert response.status == 200
         return list(json.loads(response.read()))
 
@@ -237,6 +239,20 @@ def test_killing_a_rasa_and_an_action_replica_mid_load_loses_nothing(stack: Stac
 
     stack.start_actions(actions)
     stack.start_rasa(rasa)
+
+
+def test_a_message_whose_reply_was_lost_is_answered_by_the_other_replica_once(
+    stack: Stack,
+) -> None:
+    sender, (text, topic_id) = f"lost-{uuid.uuid4()}", QUESTIONS[1]
+    first, other = stack.settings.rasa_ports
+    message_id = str(uuid.uuid4())
+    with pytest.raises(OSError):  # the client gives up before the reply comes
+        post(webhook(stack, first), sender, text, timeout=0.05, message_id=message_id)
+    assert wait_for_turns(stack, sender, 1) == [text]  # handled and stored all the same
+    replies = post(webhook(stack, other), sender, text, message_id=message_id, resend=True)
+    assert answered(replies, topic_id), replies
+    assert user_turns(stored_events(stack, sender)) == [text]
 
 
 def test_redis_and_postgres_briefly_down_then_back(stack: Stack) -> None:
