@@ -24,7 +24,7 @@ from test_web import browser, expect_answer, page, send  # noqa: F401 (fixtures)
 from actions.knowledge import default_knowledge
 from bench.processes import free_port
 from deploy.lock_store import AtomicRedisLockStore
-from deploy.stack import Settings, Stack, alive, stop
+from deploy.stack import Settings, Stack, alive, stop, wait_for
 
 KNOWLEDGE = default_knowledge()
 QUESTIONS = [
@@ -236,8 +236,11 @@ def test_killing_a_rasa_and_an_action_replica_mid_load_loses_nothing(stack: Stac
     for sender, texts in sent.items():
         assert wait_for_turns(stack, sender, len(texts)) == texts  # each once, in order
 
+    # The stack as the next tests expect it: both replicas answering.
     stack.start_actions(actions)
     stack.start_rasa(rasa)
+    wait_for(f"http://127.0.0.1:{actions}/health", "action server", stack.log("actions", actions))
+    wait_for(f"http://127.0.0.1:{rasa}/", "Rasa server", stack.log("rasa", rasa))
 
 
 def test_a_message_whose_reply_was_lost_is_answered_by_the_other_replica_once(
