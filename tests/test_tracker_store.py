@@ -93,6 +93,15 @@ async def in_database(domain: Domain, database: str, sender: str) -> List[dict]:
     return as_dicts(tracker.events) if tracker else []
 
 
+async def read_from_database(store: CachedSQLTrackerStore, sender: str) -> DialogueStateTracker:
+    """The store's next read of a conversation, checked to have queried the database."""
+    queries = QueryCounter(store.engine)
+    tracker = await store.retrieve(sender)
+    assert queries.count > 0
+    assert tracker is not None
+    return tracker
+
+
 async def converse(store: CachedSQLTrackerStore, sender: str, turns: int) -> DialogueStateTracker:
     """A conversation of several turns, each read from the store and saved back, as Rasa does."""
     tracker = await store.get_or_create_tracker(sender)
@@ -133,10 +142,7 @@ async def test_a_tracker_read_and_never_saved_is_read_from_the_database_next(
     tracker = await store.retrieve("ana")
     assert tracker is not None
     add(tracker, turn("failed before the save", "faq_safety"))
-    queries = QueryCounter(store.engine)
-    again = await store.retrieve("ana")
-    assert queries.count > 0
-    assert again is not None and as_dicts(again.events) == before
+    assert as_dicts((await read_from_database(store, "ana")).events) == before
 
 
 async def test_a_turn_after_one_that_was_never_saved_is_stored_whole(
@@ -144,8 +150,7 @@ async def test_a_turn_after_one_that_was_never_saved_is_stored_whole(
 ) -> None:
     await converse(store, "ana", turns=1)
     assert await store.retrieve("ana") is not None  # read, and never saved
-    tracker = await store.retrieve("ana")  # from the database, which counts differently
-    assert tracker is not None
+    tracker = await read_from_database(store, "ana")  # which counts events differently
     add(tracker, turn("next", "faq_safety"))
     await store.save(tracker)
     assert await in_database(domain, database, "ana") == latest_session(tracker)
@@ -181,10 +186,7 @@ async def test_a_failed_write_leaves_the_next_read_to_the_database(
     with pytest.raises(sa.exc.OperationalError):
         await store.save(tracker)
     monkeypatch.undo()
-    queries = QueryCounter(store.engine)
-    again = await store.retrieve("ana")
-    assert queries.count > 0
-    assert again is not None and as_dicts(again.events) == before
+    assert as_dicts((await read_from_database(store, "ana")).events) == before
 
 
 async def test_a_new_session_is_read_from_the_database(
@@ -195,10 +197,7 @@ async def test_a_new_session_is_read_from_the_database(
     assert tracker is not None
     add(tracker, session_start() + turn("back again", "faq_pain"))
     await store.save(tracker)
-    queries = QueryCounter(store.engine)
-    again = await store.retrieve("ana")
-    assert queries.count > 0
-    assert again is not None
+    again = await read_from_database(store, "ana")
     assert as_dicts(again.events) == await in_database(domain, database, "ana")
     assert sum(isinstance(e, SessionStarted) for e in again.events) == 1
 

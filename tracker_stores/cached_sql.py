@@ -9,7 +9,8 @@ hands that same object to the next read: no query, and no rebuilding the
 tracker from serialised events, as Rasa's in-memory store does on every read
 (12 % of the server's time when this store did it too). A handed-out tracker
 is not handed out again until it is saved, so one that was changed and never
-saved (a failed message) is read from the database next time; Rasa's lock
+saved (a failed message) is read from the database next time, and its new
+events are then counted there when saved, as Rasa's store does; Rasa's lock
 store already keeps two messages of one conversation from being handled at
 once.
 
