@@ -1,6 +1,7 @@
 """`make bench`: the assistant against a vanilla `rasa init` bot, on loopback in
 the same run: time to first reply, latency and throughput at 1 and 20 users,
-memory, training time, and our model's in-process parse time as the floor.
+each server's CPU per message, memory, training time, and our model's
+in-process parse time as the floor.
 
 Usage: python -m bench [--out reports] [--reps 3] [--smoke]
 """
@@ -21,7 +22,7 @@ from typing import Callable, Dict, List, Sequence
 import yaml
 
 from bench.load import run_load
-from bench.processes import RASA, Bot, Running, memory_mb, post
+from bench.processes import RASA, Bot, Running, cpu_seconds, memory_mb, post
 
 ROOT = Path(__file__).resolve().parent.parent
 VANILLA = ROOT / "build" / "bench" / "vanilla"
@@ -98,9 +99,12 @@ def serve_and_load(bot: Bot, one_user: int, per_user: int) -> Dict[str, float]:
             "ready (s)": running.ready_after,
             "Rasa server RSS after warm-up (MB)": memory_mb(running.rasa_pid, "VmRSS"),
         }
+        servers = {"Rasa server": running.rasa_pid}
         if bot.action_server:
-            sample["action server RSS (MB)"] = memory_mb(running.processes[0].pid, "VmRSS")
+            servers["action server"] = running.processes[0].pid
+            sample["action server RSS (MB)"] = memory_mb(servers["action server"], "VmRSS")
         for users, count in ((1, one_user), (20, per_user)):
+            cpu_before = {name: cpu_seconds(pid) for name, pid in servers.items()}
             result = run_load(running.url, bot.questions, users, count)
             if result.errors:
                 raise RuntimeError(f"{bot.name}: {result.errors} failed requests at {users} users")
@@ -108,6 +112,12 @@ def serve_and_load(bot: Bot, one_user: int, per_user: int) -> Dict[str, float]:
             for name, value in result.percentiles().items():
                 sample[f"{label} {name} (ms)"] = value
             sample[f"{label} throughput (msg/s)"] = result.throughput
+            # The CPU a message costs each server, and how busy the load kept
+            # it: a server near 100 % of a core is what limits throughput.
+            for name, pid in servers.items():
+                used = cpu_seconds(pid) - cpu_before[name]
+                sample[f"{label} {name} CPU per message (ms)"] = used / len(result.latencies) * 1000
+                sample[f"{label} {name} CPU use (% of a core)"] = used / result.elapsed * 100
         sample["Rasa server peak RSS (MB)"] = memory_mb(running.rasa_pid, "VmHWM")
         assert post(running.url, "bench-check", bot.questions[0])
     return sample

@@ -1,5 +1,5 @@
 """Starts a bot's servers on loopback, times how long until it answers, and
-reads memory use from /proc (Linux)."""
+reads memory and CPU use from /proc (Linux)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def memory_mb(pid: int, field_name: str) -> float:
         if line.startswith(field_name + ":"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"{field_name} not found for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process (all its threads) has used so far."""
+    # Fields after the command name, which may hold spaces: utime and stime are
+    # the 14th and 15th of /proc/PID/stat.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def post(url: str, sender: str, text: str, timeout: float = 10) -> List[Dict[str, Any]]:
