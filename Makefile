@@ -72,11 +72,11 @@ validate: $(VENV)/.installed ## Check the knowledge file and the Rasa data (rasa
 	$(RASA) data validate --fail-on-warnings
 
 lint: $(VENV)/.dev-installed ## Lint the Python code (ruff)
-	$(VENV)/bin/ruff check actions bench channels components deploy review tracker_stores evaluation tests scripts
-	$(VENV)/bin/ruff format --check actions bench channels components deploy review tracker_stores evaluation tests scripts
+	$(VENV)/bin/ruff check actions bench channels components deploy rasa_patches review tracker_stores evaluation tests scripts
+	$(VENV)/bin/ruff format --check actions bench channels components deploy rasa_patches review tracker_stores evaluation tests scripts
 
-types: $(VENV)/.dev-installed ## Type-check actions/, bench/, channels/, components/, deploy/, review/ and tracker_stores/ (mypy)
-	$(VENV)/bin/mypy actions bench channels components deploy review tracker_stores
+types: $(VENV)/.dev-installed ## Type-check actions/, bench/, channels/, components/, deploy/, rasa_patches/, review/ and tracker_stores/ (mypy)
+	$(VENV)/bin/mypy actions bench channels components deploy rasa_patches review tracker_stores
 
 spacy: $(SPACY_MODEL) ## Build the project's spaCy pipeline
 

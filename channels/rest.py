@@ -37,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.knowledge import load_knowledge
+from rasa_patches import action_response_check
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ class CheckedRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> CheckedRestInput:
+        # Rasa creates its channels once, at start: the one place where our code
+        # runs in every server that takes web traffic, before its first message.
+        action_response_check.install()
         # A broken knowledge file stops the server here, before it takes a message.
         timeout = float((credentials or {}).get("reply_timeout", DEFAULT_REPLY_TIMEOUT))
         return cls(load_knowledge().unavailable, timeout)
