@@ -2,9 +2,9 @@
 
 Rasa's `RemoteAction` checks every action server response with
 `jsonschema.validate`, which first checks Rasa's constant response schema
-against JSON Schema's metaschema, on every message: 6 of the Rasa server's 21
-ms of CPU a message under the 20-user load (a side-by-side run; see README
-"Measuring speed and memory"). `install()` makes it check responses with a
+against JSON Schema's metaschema, on every message: the largest single cost
+of the Rasa server under load (README "Measuring speed and memory" has the
+before and after). `install()` makes it check responses with a
 validator built once, of the class and schema `jsonschema.validate` uses. A
 response that validator rejects goes on to Rasa's own check, so the error
 raised and its message stay Rasa's.
