@@ -11,8 +11,9 @@ raised and its message stay Rasa's.
 
 This replaces a method of Rasa, which its API offers no other way to change.
 Rasa Open Source 3.6.21 (pinned in requirements.in) is its last release, so the
-method will not change under it; tests/test_action_response_check.py fails if
-it is not there, or if the two checks ever disagree.
+method will not change under it. tests/test_action_response_check.py fails if
+the method is gone, or if the two checks disagree on our action server's
+responses or on malformed ones.
 """
 
 from __future__ import annotations
