@@ -16,6 +16,8 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional,
 
 import pytest
 import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from bench.processes import free_port
 
@@ -89,6 +91,33 @@ def write_knowledge(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# The custom actions run as the action server runs them: a rasa_sdk Tracker
+# and a CollectingDispatcher.
+def tracker_for(
+    intent: Optional[str],
+    disclaimer_shown: bool = False,
+    text: str = "some question",
+    **slots: Any,
+) -> Tracker:
+    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent}}
+    return Tracker(
+        sender_id="test-user",
+        slots={"disclaimer_shown": disclaimer_shown, **slots},
+        latest_message=latest if intent else {},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: int) -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
+from conftest import run, tracker_for
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerFaq
 from actions.knowledge import load_knowledge
@@ -38,21 +37,9 @@ def sent_by_our_action_server(write_knowledge: Callable[..., Path]) -> Callable[
     """The response body the action server sends for an intent, as JSON decodes it."""
 
     async def respond(intent: str) -> Dict[str, Any]:
-        tracker = Tracker(
-            "test-user",
-            {"disclaimer_shown": False},
-            {"text": "a question", "intent": {"name": intent}},
-            [],
-            False,
-            None,
-            {},
-            "action_listen",
-        )
-        dispatcher = CollectingDispatcher()
-        events = await ActionAnswerFaq(load_knowledge(write_knowledge())).run(
-            dispatcher, tracker, {}
-        )
-        return dict(json.loads(json.dumps({"events": events, "responses": dispatcher.messages})))
+        action = ActionAnswerFaq(load_knowledge(write_knowledge()))
+        messages, events = await run(action, tracker_for(intent))
+        return dict(json.loads(json.dumps({"events": events, "responses": messages})))
 
     return respond
 

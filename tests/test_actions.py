@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
-from conftest import SMALL_KNOWLEDGE
+from conftest import SMALL_KNOWLEDGE, run, tracker_for
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import MIN_GUESS_CONFIDENCE, ActionAnswerFaq, ActionReply
 from actions.knowledge import KnowledgeBase, load_knowledge
@@ -27,25 +26,6 @@ def store(tmp_path: Path) -> ReviewStore:
     return ReviewStore(tmp_path / "review.db")
 
 
-def tracker_for(
-    intent: Optional[str],
-    disclaimer_shown: bool = False,
-    text: str = "some question",
-    **slots: Any,
-) -> Tracker:
-    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent}}
-    return Tracker(
-        sender_id="test-user",
-        slots={"disclaimer_shown": disclaimer_shown, **slots},
-        latest_message=latest if intent else {},
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
-
-
 def unsure_tracker(*ranking: Dict[str, Any]) -> Tracker:
     """The FallbackClassifier's verdict on top of the classifier's `ranking`."""
     tracker = tracker_for("nlu_fallback")
@@ -54,12 +34,6 @@ def unsure_tracker(*ranking: Dict[str, Any]) -> Tracker:
         *ranking,
     ]
     return tracker
-
-
-async def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[Any]]:
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
-    return dispatcher.messages, events
 
 
 async def test_faq_answer_has_text_source_and_follow_up_buttons(knowledge: KnowledgeBase) -> None:
