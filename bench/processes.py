@@ -70,6 +70,11 @@ class Running:
     port: int = field(default_factory=free_port)
     processes: List[subprocess.Popen[bytes]] = field(default_factory=list)
     ready_after: float = 0.0
+    # This run's endpoints and conversation store, so each run starts empty and
+    # nothing is left behind.
+    scratch: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-")
+    )
 
     @property
     def url(self) -> str:
@@ -85,12 +90,16 @@ class Running:
         command = [RASA, "run", "--interface", "127.0.0.1", "--port", str(self.port)]
         command += ["--model", str(self.bot.model)]
         started = time.monotonic()
-        if self.bot.action_server:
-            actions_port = free_port()
-            self._start([RASA, "run", "actions", "--port", str(actions_port)], env, "actions")
-            command += ["--endpoints", str(self._endpoints(actions_port))]
-        self._start(command, env, "rasa")
-        self.ready_after = self._wait_for_first_reply(started)
+        try:
+            if self.bot.action_server:
+                actions_port = free_port()
+                self._start([RASA, "run", "actions", "--port", str(actions_port)], env, "actions")
+                command += ["--endpoints", str(self._endpoints(actions_port))]
+            self._start(command, env, "rasa")
+            self.ready_after = self._wait_for_first_reply(started)
+        except BaseException:
+            self.stop()  # `with` does not call __exit__ when entering fails
+            raise
         return self
 
     def __exit__(
@@ -99,12 +108,17 @@ class Running:
         error: Optional[BaseException],
         trace: Optional[TracebackType],
     ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
         for process in reversed(self.processes):
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+        self.scratch.cleanup()
 
     def _start(self, command: List[str], env: Dict[str, str], name: str) -> None:
         with (self.log_dir / f"{self.bot.name}-{name}.log").open("w") as log:
@@ -120,8 +134,8 @@ class Running:
         endpoints = yaml.safe_load((self.bot.folder / "endpoints.yml").read_text())
         endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
         if "tracker_store" in endpoints:
-            endpoints["tracker_store"]["db"] = str(self.log_dir / f"{self.bot.name}.db")
-        path = Path(tempfile.mkdtemp(prefix="bench-")) / "endpoints.yml"
+            endpoints["tracker_store"]["db"] = str(Path(self.scratch.name) / "conversations.db")
+        path = Path(self.scratch.name) / "endpoints.yml"
         path.write_text(yaml.safe_dump(endpoints))
         return path
 

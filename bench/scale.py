@@ -7,9 +7,12 @@ Usage: python -m bench.scale [--out reports] [--smoke]
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 from bench.__main__ import ROOT, examples
 from bench.load import run_load
@@ -19,8 +22,13 @@ from deploy.stack import Settings, Stack
 USERS = 20
 
 
-def measure(replicas: int, questions: List[str], per_user: int) -> Dict[str, float]:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-scale-{replicas}-"))
+@contextmanager
+def scratch_stack(replicas: int, prefix: str) -> Iterator[Stack]:
+    """The stack with `replicas` Rasa and action servers on free ports, its data
+    in a new folder in the system's temporary directory (PostgreSQL's user must
+    reach it, which pytest's private temporary folders forbid). The folder is
+    removed when the block ends and kept, with its logs, when the block fails."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     ports = [free_port() for _ in range(4 + 2 * replicas)]
     settings = Settings(
         folder,
@@ -34,15 +42,24 @@ def measure(replicas: int, questions: List[str], per_user: int) -> Dict[str, flo
     stack = Stack(settings, extra_env={"REVIEW_STORE": str(folder / "review.db")})
     try:
         stack.up()
-        url = f"{settings.url}/webhooks/rest/webhook"
-        run_load(url, questions, 2, 10)  # warm-up
-        result = run_load(url, questions, USERS, per_user)
-        if result.errors:
-            raise RuntimeError(f"{result.errors} failed requests with {replicas} replica(s)")
-        latency = {f"{name} (ms)": value for name, value in result.percentiles().items()}
-        return {"throughput (msg/s)": result.throughput, **latency}
+        yield stack
+    except BaseException:
+        print(f"The stack's data and logs are kept in {folder}", file=sys.stderr)
+        raise
     finally:
         stack.down()
+    shutil.rmtree(folder)
+
+
+def measure(replicas: int, questions: List[str], per_user: int) -> Dict[str, float]:
+    with scratch_stack(replicas, f"bench-scale-{replicas}-") as stack:
+        url = f"{stack.settings.url}/webhooks/rest/webhook"
+        run_load(url, questions, 2, 10)  # warm-up
+        result = run_load(url, questions, USERS, per_user)
+    if result.errors:
+        raise RuntimeError(f"{result.errors} failed requests with {replicas} replica(s)")
+    latency = {f"{name} (ms)": value for name, value in result.percentiles().items()}
+    return {"throughput (msg/s)": result.throughput, **latency}
 
 
 def main() -> None:

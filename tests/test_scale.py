@@ -7,13 +7,11 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -22,9 +20,9 @@ from rasa.utils.endpoints import EndpointConfig
 from test_web import browser, expect_answer, page, send  # noqa: F401 (fixtures)
 
 from actions.knowledge import default_knowledge
-from bench.processes import free_port
+from bench.scale import scratch_stack
 from deploy.lock_store import AtomicRedisLockStore
-from deploy.stack import Settings, Stack, alive, stop, wait_for
+from deploy.stack import Stack, alive, stop, wait_for
 
 KNOWLEDGE = default_knowledge()
 QUESTIONS = [
@@ -37,23 +35,8 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    folder = Path(tempfile.mkdtemp(prefix="scale-test-"))
-    ports = [free_port() for _ in range(8)]
-    settings = Settings(
-        folder,
-        rasa_ports=(ports[0], ports[1]),
-        actions_ports=(ports[2], ports[3]),
-        balancer_port=ports[4],
-        actions_balancer_port=ports[5],
-        db_port=ports[6],
-        redis_port=ports[7],
-    )
-    stack = Stack(settings, extra_env={"REVIEW_STORE": str(folder / "review.db")})
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
+    with scratch_stack(2, "scale-test-") as running:
+        yield running
 
 
 def post(url: str, sender: str, text: str, **fields: Any) -> List[Dict[str, Any]]:
