@@ -30,6 +30,9 @@ from review.store import ReviewStore
 
 DISCLAIMER_SLOT = "disclaimer_shown"
 CONCERN_SLOT = "concern"
+# Entities whose values are topic ids: the skin concern or health condition a
+# message names.
+TOPIC_ENTITIES = (CONCERN_SLOT, "condition")
 LAST_TOPIC_SLOT = "last_topic"
 THANK_INTENT = "thank"  # what "That helped" sends: its reply is the thank-you
 MAX_GUESSES = 3
@@ -89,12 +92,17 @@ class KnowledgeAction(Action, ABC):
     def topic_buttons(self, topic_ids: Iterable[str]) -> List[Dict[str, str]]:
         return [topic_button(self.knowledge.topics[topic_id]) for topic_id in topic_ids]
 
-    def utter_reply(self, dispatcher: CollectingDispatcher, intent: Optional[str]) -> None:
+    def utter_reply(
+        self, dispatcher: CollectingDispatcher, intent: Optional[str], named: Sequence[str] = ()
+    ) -> None:
+        """Utters the canned reply for `intent`; when it offers topics, the topics the
+        message names (`named`) come first: "can I have it while breastfeeding" is
+        declined, with who should not have it as the first button."""
         reply = self.knowledge.reply_for_intent(intent)
         if reply.choices:
-            self.utter_choices(dispatcher, reply.text, reply.choices)
+            self.utter_choices(dispatcher, reply.text, named_first(named, reply.choices))
         else:
-            self.utter_with_topics(dispatcher, reply.text, reply.suggest)
+            self.utter_with_topics(dispatcher, reply.text, named_first(named, reply.suggest))
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -140,7 +148,8 @@ class ActionAnswerFaq(KnowledgeAction):
             intents = resolve_parts(self.knowledge, asked, concern)
         topics = [self.knowledge.topic_for_intent(name) for name in intents]
         if not any(topics):
-            self.utter_reply(dispatcher, intent)
+            named = named_topics(self.knowledge, tracker.latest_message)
+            self.utter_reply(dispatcher, intent, named)
             return []
         events: List[EventType] = []
         if not tracker.get_slot(DISCLAIMER_SLOT):
@@ -198,13 +207,14 @@ class ActionReply(KnowledgeAction):
         if intent == FALLBACK_REPLY:
             offered = offered_intents(guesses, self.knowledge.has_topic)
         self.record_unanswered(tracker, intent, guesses, offered_guesses=bool(offered))
+        named = named_topics(self.knowledge, tracker.latest_message)
         if not offered:
-            self.utter_reply(dispatcher, intent)
+            self.utter_reply(dispatcher, intent, named)
             return []
         # Unsure between topics: offer the likeliest instead of guessing or giving up.
-        topics = (self.knowledge.topic_for_intent(name) for name in offered)
+        topics = [t.id for t in map(self.knowledge.topic_for_intent, offered) if t]
         reply = self.knowledge.replies[DID_YOU_MEAN_REPLY]
-        self.utter_choices(dispatcher, reply.text, [t.id for t in topics if t], something_else=True)
+        self.utter_choices(dispatcher, reply.text, named_first(named, topics), something_else=True)
         return []
 
     def after_a_miss(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -250,6 +260,23 @@ def classifier_guesses(message: Dict[str, Any]) -> Guesses:
         for entry in ranking
         if isinstance(entry, dict) and entry.get("name") and entry["name"] != FALLBACK_REPLY
     ]
+
+
+def named_topics(knowledge: KnowledgeBase, message: Dict[str, Any]) -> List[str]:
+    """The topics of the skin concerns and health conditions a parsed message names,
+    in order, once each (the entities' values are topic ids)."""
+    values = [
+        entity.get("value")
+        for entity in message.get("entities") or []
+        if isinstance(entity, dict) and entity.get("entity") in TOPIC_ENTITIES
+    ]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and v in knowledge.topics))
+
+
+def named_first(named: Sequence[str], topic_ids: Sequence[str]) -> List[str]:
+    """A reply's topic buttons with the named topics first; a reply that offers no
+    topics (the symptoms warning) gets none."""
+    return list(dict.fromkeys([*named, *topic_ids])) if topic_ids else []
 
 
 def may_report_symptoms(guesses: Guesses) -> bool:

@@ -85,6 +85,55 @@ async def test_reply_suggests_topics_as_buttons(
     assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_pain", "/faq_sessions"]
 
 
+def naming(tracker: Tracker, *entities: tuple[str, str]) -> Tracker:
+    """The message names these (entity, value) pairs, as Rasa's extractors mark them."""
+    tracker.latest_message["entities"] = [{"entity": e, "value": v} for e, v in entities]
+    return tracker
+
+
+async def test_reply_offers_the_topics_the_message_names_first_once_each(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    tracker = naming(
+        tracker_for("greet"),
+        ("condition", "safety"),
+        ("concern", "sessions"),  # already a suggestion: not offered twice
+        ("condition", "pregnancy"),  # not a topic id
+        ("place", "pain"),  # not an entity that names a topic
+    )
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    payloads = [b["payload"] for b in messages[1]["buttons"]]
+    assert payloads == ["/faq_safety", "/faq_sessions", "/faq_pain"]
+
+
+async def test_did_you_mean_offers_the_named_topic_first(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    tracker = unsure_tracker(
+        {"name": "faq_sessions", "confidence": 0.41},
+        {"name": "faq_pain", "confidence": 0.2},
+    )
+    messages, _ = await run(ActionReply(knowledge, store), naming(tracker, ("condition", "safety")))
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/faq_safety", "/faq_sessions", "/faq_pain", "/out_of_scope"]
+
+
+async def test_follow_up_with_nothing_in_play_offers_the_named_topic_first(
+    knowledge: KnowledgeBase,
+) -> None:
+    tracker = naming(tracker_for("follow_up_how_long"), ("condition", "safety"))
+    messages, _ = await run(ActionAnswerFaq(knowledge), tracker)
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/faq_safety", "/faq_sessions"]
+
+
+async def test_symptoms_reply_gets_no_buttons_even_when_a_condition_is_named(
+    knowledge: KnowledgeBase, store: ReviewStore
+) -> None:
+    tracker = naming(tracker_for("report_symptoms"), ("condition", "safety"))
+    messages, _ = await run(ActionReply(knowledge, store), tracker)
+    assert [(m["text"], m["buttons"]) for m in messages] == [("Call a doctor.", [])]
+
+
 async def test_fallback_intent_gets_the_fallback_reply_not_the_runner_up(
     knowledge: KnowledgeBase,
     store: ReviewStore,

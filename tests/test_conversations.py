@@ -106,6 +106,26 @@ def test_decline_and_symptom_replies_say_what_users_need() -> None:
     assert "doctor" in symptoms and "emergency" in symptoms
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can i have it while breastfeeding",
+        "is it ok when nursing",
+        "what if i'm on accutane",
+        "what about if I'm pregnant",
+    ],
+)
+async def test_a_named_health_condition_leads_to_who_should_not_have_it(
+    agent: Any, message: str
+) -> None:
+    """Answered, or (declined or unsure) offered as the first button."""
+    topic = KNOWLEDGE.topics["contraindications"]
+    messages = await say(agent, message, new_sender())
+    buttons = [b["payload"] for m in messages for b in m.get("buttons", [])]
+    answered = any(is_answer_to(m, topic) for m in messages)
+    assert answered or buttons[0] == f"/{topic.intent}", (messages[0]["text"], buttons)
+
+
 async def test_unsure_between_topics_offers_them_and_something_else_declines(agent: Any) -> None:
     sender = new_sender()
     # Vague: how the skin looks after (results) or how to care for it after?

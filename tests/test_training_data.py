@@ -95,6 +95,23 @@ def test_every_skin_concern_is_found_and_named_by_its_topic_id() -> None:
     assert set(KNOWLEDGE.concerns) - found == set(), "add words for these to the lookup table"
 
 
+def test_every_health_condition_is_found_and_named_by_a_topic_id() -> None:
+    """The lookup table finds a condition's words; the synonyms turn each into the
+    topic that covers it, which replies that cannot answer offer first."""
+    (table,) = [t for t in NLU_DATA.lookup_tables if t["name"] == "condition"]
+    synonyms = NLU_DATA.entity_synonyms
+    unnamed = [w for w in table["elements"] if synonyms.get(w.lower(), w) not in KNOWLEDGE.topics]
+    assert unnamed == [], "give these a synonym in data/nlu/conditions.yml"
+
+
+def test_every_lookup_table_has_an_annotated_example() -> None:
+    """Rasa's RegexEntityExtractor uses a lookup table only for an entity that some
+    training example annotates; without one the table is silently ignored."""
+    annotated = {e["entity"] for m in NLU_DATA.entity_examples for e in m.get("entities")}
+    unused = {t["name"] for t in NLU_DATA.lookup_tables} - annotated
+    assert unused == set(), "annotate an example of these, e.g. [word](entity)"
+
+
 def test_every_other_intent_has_a_rule_and_a_reply() -> None:
     others = INTENTS - FAQ_INTENTS - FOLLOW_UP_INTENTS
     assert rule_intents("action_reply") == others | {"nlu_fallback"}
