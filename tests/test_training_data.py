@@ -84,23 +84,26 @@ def test_every_follow_up_is_declared_and_trained() -> None:
     assert [i for i in FOLLOW_UP_INTENTS if len(TRAINING.get(i, [])) < 10] == []
 
 
+def named_by(lookup: str) -> Dict[str, str]:
+    """Each word of a lookup table and the value the entity synonyms turn it into."""
+    (table,) = [t for t in NLU_DATA.lookup_tables if t["name"] == lookup]
+    return {w: NLU_DATA.entity_synonyms.get(w.lower(), w) for w in table["elements"]}
+
+
 def test_every_skin_concern_is_found_and_named_by_its_topic_id() -> None:
     """The lookup table finds a concern's words; the synonyms turn each into the
     topic id that data/knowledge.yml lists under `concerns`."""
-    (table,) = [t for t in NLU_DATA.lookup_tables if t["name"] == "concern"]
-    synonyms = NLU_DATA.entity_synonyms
-    unnamed = [w for w in table["elements"] if synonyms.get(w.lower(), w) not in KNOWLEDGE.concerns]
+    names = named_by("concern")
+    unnamed = [w for w, name in names.items() if name not in KNOWLEDGE.concerns]
     assert unnamed == [], "give these a synonym in data/nlu/concerns.yml"
-    found = {synonyms.get(w.lower(), w) for w in table["elements"]}
+    found = set(names.values())
     assert set(KNOWLEDGE.concerns) - found == set(), "add words for these to the lookup table"
 
 
 def test_every_health_condition_is_found_and_named_by_a_topic_id() -> None:
     """The lookup table finds a condition's words; the synonyms turn each into the
     topic that covers it, which replies that cannot answer offer first."""
-    (table,) = [t for t in NLU_DATA.lookup_tables if t["name"] == "condition"]
-    synonyms = NLU_DATA.entity_synonyms
-    unnamed = [w for w in table["elements"] if synonyms.get(w.lower(), w) not in KNOWLEDGE.topics]
+    unnamed = [w for w, name in named_by("condition").items() if name not in KNOWLEDGE.topics]
     assert unnamed == [], "give these a synonym in data/nlu/conditions.yml"
 
 
